@@ -1,0 +1,1 @@
+"""wasm-leak-hunt: the pipeline's logic. dodo.py only declares tasks that call into this package."""

@@ -1,0 +1,219 @@
+"""Source route: build the patched bindings the way upstream builds them, into a copy of o1js.
+
+Recipe (upstream's, reconstructed from FACTS.md and proof-systems' `.cargo/config.toml`):
+
+1. `check_toolchain`: every prerequisite is checked first; if anything is missing the build stops
+   at once with the exact list (``BuildError``, exit code 2 from the command line).
+2. The patch from ``generate_patch`` is applied to the checkout (``git apply``), unless the checkout
+   already carries it.
+3. ``wasm-pack build --target nodejs --release`` of ``kimchi-wasm`` with the pinned nightly
+   (``RUSTUP_TOOLCHAIN``), passing ``-- --features nodejs -Z build-std=panic_abort,std`` to cargo.
+   The target flags (atomics, bulk-memory, mutable-globals, imported shared memory, TLS exports,
+   4 GiB maximum memory) are not repeated here: cargo reads them from the checkout's
+   ``.cargo/config.toml`` because it runs inside the checkout.
+4. A separate copy of the o1js package (``bench/node_modules/o1js``) is made under ``out_dir``; the
+   new glue is post-processed with that package's own ``src/build/fix-wasm-bindings-node.js``
+   (shared memory, worker stacks) and, with the ``.wasm``, replaces
+   ``dist/node/bindings/compiled/node_bindings/kimchi_wasm{.cjs,_bg.wasm}`` in the copy. The bench's
+   own o1js is never touched.
+
+Signatures (for dodo.py):
+    check_toolchain(cfg, checkout=None, *, probe_network=True) -> list[str]   # what is missing
+    build(cfg, checkout, out_dir, *, patch=None) -> dict                      # raises BuildError
+Command line: ``python -m analysis.source_patch.build [--check-only] [--checkout DIR] [--out DIR]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .generator import MARKER, TARGET_CRATE, generate_patch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WASM_TARGET = "wasm32-unknown-unknown"
+CRATES_IO_PROBE = "https://index.crates.io/config.json"
+
+
+class BuildError(Exception):
+    """The build cannot run or failed; the message says what is missing or what failed."""
+
+
+def _section(cfg) -> dict:
+    if cfg is None:
+        return {}
+    if hasattr(cfg, "section"):
+        return cfg.section("source_route")
+    return dict(cfg.get("source_route", cfg))
+
+
+def _run(cmd: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _crates_io_reachable(timeout: float = 5.0) -> tuple[bool, str]:
+    try:
+        with urllib.request.urlopen(CRATES_IO_PROBE, timeout=timeout) as r:
+            return r.status == 200, f"HTTP {r.status}"
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        return False, str(getattr(e, "reason", e))
+
+
+def check_toolchain(cfg, checkout=None, *, probe_network: bool = True) -> list[str]:
+    """Every prerequisite of `build` that is missing, as human-readable lines ([] = ready).
+
+    cfg: the loaded Config (or a dict with a `source_route` section: toolchain, wasm_pack,
+    checkout). checkout: overrides cfg's source_route.checkout.
+    """
+    sec = _section(cfg)
+    toolchain = sec.get("toolchain") or "nightly-2025-12-11"
+    wasm_pack = sec.get("wasm_pack") or "0.12.1"
+    checkout = checkout or sec.get("checkout") or os.environ.get("WLH_BINDINGS_CHECKOUT")
+    missing: list[str] = []
+
+    rustup = shutil.which("rustup")
+    if rustup is None:
+        missing.append(f"rustup (to provide the {toolchain} toolchain)")
+    else:
+        r = _run([rustup, "toolchain", "list"])
+        have = r is not None and r.returncode == 0 and any(
+            line.split()[0].startswith(toolchain) for line in r.stdout.splitlines() if line.strip())
+        if not have:
+            missing.append(f"rustup toolchain {toolchain} (rustup toolchain install {toolchain} "
+                           f"--component rust-src --target {WASM_TARGET})")
+        else:
+            r = _run([rustup, "component", "list", "--toolchain", toolchain, "--installed"])
+            if r is None or r.returncode != 0 or not any(ln.startswith("rust-src") for ln in r.stdout.splitlines()):
+                missing.append(f"component rust-src of {toolchain} (needed by -Z build-std)")
+            r = _run([rustup, "target", "list", "--toolchain", toolchain, "--installed"])
+            if r is None or r.returncode != 0 or WASM_TARGET not in r.stdout.split():
+                missing.append(f"target {WASM_TARGET} of {toolchain}")
+    wp = shutil.which("wasm-pack")
+    if wp is None:
+        missing.append(f"wasm-pack {wasm_pack} (not on PATH)")
+    else:
+        r = _run([wp, "--version"])
+        ver = r.stdout.strip().split()[-1] if r is not None and r.stdout.strip() else "?"
+        if ver != wasm_pack:
+            missing.append(f"wasm-pack {wasm_pack} (found {ver})")
+    if shutil.which("node") is None:
+        missing.append("node (runs o1js's glue post-processing)")
+    if shutil.which("git") is None:
+        missing.append("git (applies the patch)")
+    o1js = REPO_ROOT / "bench" / "node_modules" / "o1js"
+    if not (o1js / "src" / "build" / "fix-wasm-bindings-node.js").exists():
+        missing.append("o1js package in bench/node_modules (npm ci in bench/) with src/build/fix-wasm-bindings-node.js")
+    if not checkout:
+        missing.append("proof-systems checkout (config source_route.checkout or WLH_BINDINGS_CHECKOUT)")
+    elif not (Path(checkout) / TARGET_CRATE / "Cargo.toml").exists():
+        missing.append(f"proof-systems checkout at the configured path ({TARGET_CRATE}/Cargo.toml not found)")
+    if probe_network:
+        ok, why = _crates_io_reachable()
+        if not ok:
+            missing.append(f"network access to crates.io (about 224 crates to download; probe of the index: {why})")
+    return missing
+
+
+def _o1js_copy(out_dir: Path) -> Path:
+    src = REPO_ROOT / "bench" / "node_modules" / "o1js"
+    dst = out_dir / "o1js"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def build(cfg, checkout, out_dir, *, patch=None, inventory_json=None) -> dict:
+    """Builds the patched bindings into out_dir/o1js (a copy of the bench's o1js).
+
+    Stops before doing anything when `check_toolchain` reports something missing (BuildError
+    listing all of it). patch: a bindings.patch from generate_patch; when None it is generated
+    into out_dir/patch from inventory_json (or the generator's own discovery).
+    Returns {"steps": [...], "o1js": path, "wasm": path}.
+    """
+    sec = _section(cfg)
+    missing = check_toolchain(cfg, checkout)
+    if missing:
+        raise BuildError("source build: missing prerequisites:\n  - " + "\n  - ".join(missing))
+    checkout = Path(checkout or sec.get("checkout"))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    toolchain = sec.get("toolchain") or "nightly-2025-12-11"
+    steps = []
+
+    cargo_toml = checkout / TARGET_CRATE / "Cargo.toml"
+    if MARKER not in cargo_toml.read_text():
+        if patch is None:
+            generate_patch(inventory_json, checkout, out_dir / "patch")
+            patch = out_dir / "patch" / "bindings.patch"
+        r = _run(["git", "apply", "--whitespace=nowarn", str(Path(patch).resolve())], timeout=120, cwd=checkout)
+        if r is None or r.returncode != 0:
+            raise BuildError(f"git apply of {patch} failed: {r.stderr if r else 'did not run'}")
+        steps.append({"step": "apply_patch", "patch": str(patch)})
+
+    pkg = out_dir / "pkg"
+    env = dict(os.environ, RUSTUP_TOOLCHAIN=toolchain)
+    cmd = ["wasm-pack", "build", "--target", "nodejs", "--release", "--out-dir", str(pkg.resolve()),
+           str((checkout / TARGET_CRATE).resolve()), "--",
+           "--features", "nodejs", "-Z", "build-std=panic_abort,std"]
+    r = _run(cmd, timeout=3 * 3600, cwd=checkout, env=env)
+    log = out_dir / "wasm-pack.log"
+    log.write_text(((r.stdout + "\n" + r.stderr) if r else "did not run") + "\n")
+    if r is None or r.returncode != 0:
+        raise BuildError(f"wasm-pack build failed; see {log}")
+    steps.append({"step": "wasm_pack", "cmd": cmd})
+
+    glue, wasm = pkg / "kimchi_wasm.js", pkg / "kimchi_wasm_bg.wasm"
+    if not glue.exists() or not wasm.exists():
+        raise BuildError(f"wasm-pack did not produce {glue.name} and {wasm.name} in {pkg}")
+    o1js = _o1js_copy(out_dir)
+    dest = o1js / "dist" / "node" / "bindings" / "compiled" / "node_bindings"
+    shutil.copy2(glue, dest / "kimchi_wasm.cjs")
+    shutil.copy2(wasm, dest / "kimchi_wasm_bg.wasm")
+    fix = o1js / "src" / "build" / "fix-wasm-bindings-node.js"
+    r = _run(["node", str(fix), str(dest / "kimchi_wasm.cjs")], timeout=120)
+    if r is None or r.returncode != 0:
+        raise BuildError(f"glue post-processing failed: {r.stderr if r else 'did not run'}")
+    steps.append({"step": "install", "into": str(dest)})
+    result = {"steps": steps, "o1js": str(o1js), "wasm": str(dest / "kimchi_wasm_bg.wasm")}
+    (out_dir / "build.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check-only", action="store_true", help="only list missing prerequisites")
+    ap.add_argument("--checkout", default=None)
+    ap.add_argument("--out", default=None, help="output folder (default: <artifacts>/source_build)")
+    ap.add_argument("--no-network-probe", action="store_true")
+    args = ap.parse_args(argv)
+    from analysis import config as config_mod
+    cfg = config_mod.load()
+    missing = check_toolchain(cfg, args.checkout, probe_network=not args.no_network_probe)
+    if missing:
+        print("source build: missing prerequisites:\n  - " + "\n  - ".join(missing), file=sys.stderr)
+        return 2
+    if args.check_only:
+        print("source build: all prerequisites present")
+        return 0
+    out = Path(args.out) if args.out else cfg.artifacts / "source_build"
+    try:
+        res = build(cfg, args.checkout, out)
+    except BuildError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Step 3 figures computed from a parse result (analysis.logparse) and the Step 0 summary.
+
+Everything here is arithmetic on measured data; nothing is estimated except where a name says so
+(`proofs_to_ceiling_estimate`), and the reports say how.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .stats import linear_fit
+
+CEILING = 4 * 2 ** 30
+
+
+@dataclass
+class IterationRow:
+    iteration: int
+    memory_bytes: int
+    live_heap_bytes: int
+    live_blocks: int
+    tracked_live_bytes: int
+    untracked_live_bytes: int
+    never_dropped_created_here: int | None   # bytes of objects ALLOCATEd since the previous snapshot, never dropped
+    step0_memory_bytes: int | None
+
+
+@dataclass
+class Ratio:
+    numerator: int
+    denominator: int | None
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator and self.denominator > 0 else None
+
+
+@dataclass
+class ScenarioFigures:
+    scenario: str
+    rows: list[IterationRow]
+    never_dropped_total: int
+    never_dropped_in_loop: int | None
+    vs_bytelength_run: Ratio | None
+    vs_live_heap_run: Ratio | None
+    per_proof: list[dict] = field(default_factory=list)
+    live_slope: float | None = None
+    live_slope_stderr: float | None = None
+    first_proof_live_growth: int | None = None
+    proofs_to_ceiling_estimate: int | None = None
+    top_untracked_sites: list[dict] = field(default_factory=list)
+    tracked_share_of_growth: float | None = None
+
+
+def _loop_snapshots(snapshots: list[dict]) -> list[dict]:
+    """The snapshot taken after compile (iteration 0) and after each proof, in order."""
+    return [s for s in snapshots if s.get("iteration", -1) >= 0]
+
+
+def never_dropped_between(result, lo_line: int | None, hi_line: int | None) -> int:
+    nd = result.never_dropped()
+    lines, sizes = nd["line"], nd["size"]
+    mask = np.ones(len(lines), dtype=bool)
+    if lo_line is not None:
+        mask &= lines > lo_line
+    if hi_line is not None:
+        mask &= lines < hi_line
+    return int(sizes[mask].sum())
+
+
+def site_growth(result, first_iteration: int, last_iteration: int) -> list[dict]:
+    """Live bytes per allocation site: change from one snapshot to another, largest growth first."""
+    by_it = result.site_live_by_iteration()
+    a, b = by_it.get(first_iteration, {}), by_it.get(last_iteration, {})
+    rows = []
+    for site in set(a) | set(b):
+        d = b.get(site, {}).get("bytes", 0) - a.get(site, {}).get("bytes", 0)
+        info = result.sites.get(site, {})
+        rows.append({"site": site, "growth_bytes": d, "live_bytes_end": b.get(site, {}).get("bytes", 0),
+                     "blocks_end": b.get(site, {}).get("blocks", 0), "rust": info.get("rust"),
+                     "alloc_fn": info.get("alloc_fn"), "js": info.get("js")})
+    rows.sort(key=lambda r: -r["growth_bytes"])
+    return rows
+
+
+def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> ScenarioFigures:
+    snaps = _loop_snapshots(result.snapshots)
+    rows = []
+    prev_line = None
+    for s in snaps:
+        line = s.get("line")
+        created = never_dropped_between(result, prev_line, line) if line is not None and prev_line is not None else None
+        rows.append(IterationRow(
+            iteration=s["iteration"], memory_bytes=s["memory_bytes"], live_heap_bytes=s["live_heap_bytes"],
+            live_blocks=s["live_blocks"], tracked_live_bytes=s.get("tracked_live_bytes", 0),
+            untracked_live_bytes=s["live_heap_bytes"] - s.get("tracked_live_bytes", 0),
+            never_dropped_created_here=created,
+            step0_memory_bytes=(step0_memory or {}).get(str(s["iteration"]))))
+        prev_line = line
+    nd_total = int(result.never_dropped()["size"].sum())
+    f = ScenarioFigures(scenario=scenario, rows=rows, never_dropped_total=nd_total, never_dropped_in_loop=None,
+                        vs_bytelength_run=None, vs_live_heap_run=None)
+    if len(rows) < 2:
+        return f
+    first, last = rows[0], rows[-1]
+    f.never_dropped_in_loop = never_dropped_between(result, snaps[0].get("line"), None) if snaps[0].get("line") else None
+    if f.never_dropped_in_loop is not None:
+        m0 = first.step0_memory_bytes if first.step0_memory_bytes is not None else first.memory_bytes
+        m1 = last.step0_memory_bytes if last.step0_memory_bytes is not None else last.memory_bytes
+        f.vs_bytelength_run = Ratio(f.never_dropped_in_loop, m1 - m0)
+        f.vs_live_heap_run = Ratio(f.never_dropped_in_loop, last.live_heap_bytes - first.live_heap_bytes)
+    for a, b in zip(rows, rows[1:]):
+        mem_a = a.step0_memory_bytes if a.step0_memory_bytes is not None else a.memory_bytes
+        mem_b = b.step0_memory_bytes if b.step0_memory_bytes is not None else b.memory_bytes
+        nd = b.never_dropped_created_here
+        f.per_proof.append({
+            "proof": b.iteration, "bytelength_growth": mem_b - mem_a,
+            "live_heap_growth": b.live_heap_bytes - a.live_heap_bytes,
+            "tracked_growth": b.tracked_live_bytes - a.tracked_live_bytes,
+            "never_dropped_created": nd,
+            "ratio_vs_bytelength": Ratio(nd, mem_b - mem_a).value if nd is not None else None,
+            "ratio_vs_live_heap": Ratio(nd, b.live_heap_bytes - a.live_heap_bytes).value if nd is not None else None,
+        })
+    f.first_proof_live_growth = rows[1].live_heap_bytes - rows[0].live_heap_bytes
+    later = [r for r in rows if r.iteration >= 1]
+    fit = linear_fit([r.iteration for r in later], [r.live_heap_bytes for r in later]) if len(later) >= 2 else None
+    if fit:
+        f.live_slope, f.live_slope_stderr = fit.slope, fit.slope_stderr
+        if fit.slope > 0:
+            f.proofs_to_ceiling_estimate = int((CEILING - last.memory_bytes) / fit.slope)
+    growth = last.live_heap_bytes - first.live_heap_bytes
+    if growth > 0:
+        f.tracked_share_of_growth = (last.tracked_live_bytes - first.tracked_live_bytes) / growth
+    f.top_untracked_sites = site_growth(result, first.iteration, last.iteration)[:15]
+    return f

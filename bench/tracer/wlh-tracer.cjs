@@ -1,0 +1,519 @@
+'use strict';
+// Step 2 tracer runtime (binary route). Loaded by the patched glue (kimchi_wasm.cjs / plonk_wasm.cjs)
+// of an instrumented o1js copy, in the main thread and in every rayon worker thread.
+//
+// What it does:
+//  - provides the `__wlh` imports the instrumented wasm calls on every alloc/dealloc/realloc and keeps
+//    a table of live heap blocks (address -> size, epoch, site, owning object) in SharedArrayBuffers,
+//    so that all threads see one heap;
+//  - sees every wasm-bindgen JS handle come to exist through the glue's FinalizationRegistry
+//    (`register` is called by constructors and by `__wrap`, including values returned in vectors) and
+//    logs ALLOCATE; logs DROP when the handle's heap block is deallocated, whatever the path
+//    (free(), the FinalizationRegistry, consumption by value into Rust);
+//  - writes '@' + JSON lines (schemas/trace-event.schema.json) with fs.writeSync under one lock shared
+//    by all threads, which also guards the id counter: ids are contiguous and lines never torn.
+// Log file: env WLH_TRACE_LOG (opened by the main thread; workers receive the descriptor).
+const fs = require('fs');
+const path = require('path');
+const wt = require('worker_threads');
+
+const CAPACITY_LOG2 = Number(process.env.WLH_TABLE_LOG2 || 21); // live-block table slots (2^21 = 2M; overflow is counted as table_full)
+const BIG_BLOCK = Number(process.env.WLH_BIG_BLOCK || 65536); // blocks this large get a full stack site
+const SITES = process.env.WLH_CREATION_SITES !== '0';
+const HANDLE_OFFSETS = [8, 0, 4, 16]; // handle pointer minus block start; 8 in wasm-bindgen 0.2.100
+
+// ctl (Int32): lock, next id, next site, epoch, current export + 1, next thread id, handle offset + 1
+const L = 0, NEXT_ID = 1, NEXT_SITE = 2, EPOCH = 3, CUR_EXPORT = 4, NEXT_TID = 5, HOFF = 6;
+// num (Float64): live bytes, live blocks, alloc calls, free calls, epoch live bytes, tracked live objects,
+// tracked live bytes, table full, unknown frees, stale entries replaced, shared handles, unmatched handles,
+// epoch bytes claimed
+const LIVE = 0, BLOCKS = 1, ALLOCS = 2, FREES = 3, EPOCH_LIVE = 4, OBJS = 5, OBJ_BYTES = 6, FULL = 7,
+  UNKNOWN_FREE = 8, STALE = 9, SHARED_HANDLES = 10, UNMATCHED = 11, CLAIMED = 12;
+const W = 8; // table slot: ptr, size, epoch, site, object id + 1, type index, object size, spare
+const TYPE_SLOTS = 512, TYPE_BYTES = 96;
+
+function createShared() {
+  const cap = 1 << CAPACITY_LOG2;
+  return {
+    ctl: new SharedArrayBuffer(16 * 4),
+    num: new SharedArrayBuffer(16 * 8),
+    table: new SharedArrayBuffer(cap * W * 4),
+    types: new SharedArrayBuffer(TYPE_SLOTS * TYPE_BYTES),
+    fd: -1,
+  };
+}
+
+let shared;
+if (wt.isMainThread) {
+  shared = createShared();
+  const logPath = process.env.WLH_TRACE_LOG;
+  shared.fd = logPath ? fs.openSync(logPath, 'w') : 2;
+  // Workers cannot receive messages once inside the rayon pool: hand them the shared state when they
+  // are constructed. o1js imports Worker from 'worker_threads' (ESM), hence syncBuiltinESMExports.
+  const Base = wt.Worker;
+  class TracedWorker extends Base {
+    constructor(src, opts = {}) {
+      super(src, { ...opts, workerData: { ...(opts.workerData || {}), __wlh: shared } });
+    }
+  }
+  wt.Worker = TracedWorker;
+  require('module').syncBuiltinESMExports();
+} else {
+  shared = wt.workerData && wt.workerData.__wlh;
+  if (!shared) throw new Error('wlh-tracer: worker started without tracer state (was Worker patched?)');
+}
+
+const ctl = new Int32Array(shared.ctl);
+const num = new Float64Array(shared.num);
+const table = new Uint32Array(shared.table);
+const typeBytes = new Uint8Array(shared.types);
+const MASK = (1 << CAPACITY_LOG2) - 1;
+const SHIFT = 32 - CAPACITY_LOG2;
+const fd = shared.fd;
+const tid = wt.isMainThread ? 0 : Atomics.add(ctl, NEXT_TID, 1) + 1;
+const o1jsRoot = path.resolve(__dirname, '..', '..', '..', '..', '..');
+
+// --- the one lock (Drepper's three-state mutex on ctl[0]) ---
+function lock() {
+  let c = Atomics.compareExchange(ctl, L, 0, 1);
+  if (c === 0) return;
+  do {
+    if (c === 2 || Atomics.compareExchange(ctl, L, 1, 2) !== 0) Atomics.wait(ctl, L, 2);
+  } while ((c = Atomics.compareExchange(ctl, L, 0, 2)) !== 0);
+}
+function unlock() {
+  if (Atomics.sub(ctl, L, 1) !== 1) {
+    Atomics.store(ctl, L, 0);
+    Atomics.notify(ctl, L, 1);
+  }
+}
+// Under the lock only.
+function writeLine(obj) {
+  const s = '@' + JSON.stringify(obj) + '\n';
+  fs.writeSync(fd, s);
+}
+
+// --- live block table: open addressing, linear probing, backward-shift deletion (no tombstones) ---
+function slotOf(ptr) {
+  return (Math.imul(ptr, 0x9e3779b1) >>> SHIFT) & MASK;
+}
+function find(ptr) {
+  let i = slotOf(ptr);
+  for (;;) {
+    const k = table[i * W];
+    if (k === ptr) return i;
+    if (k === 0) return -1;
+    i = (i + 1) & MASK;
+  }
+}
+function insert(ptr, size, site) {
+  let i = slotOf(ptr);
+  for (let n = 0; n <= MASK; n++) {
+    const k = table[i * W];
+    if (k === 0 || k === ptr) {
+      if (k === ptr) {
+        // A block we never saw freed (freed by a path we do not hook): forget it.
+        num[STALE]++;
+        num[LIVE] -= table[i * W + 1];
+        num[BLOCKS]--;
+      }
+      const b = i * W;
+      table[b] = ptr; table[b + 1] = size; table[b + 2] = ctl[EPOCH]; table[b + 3] = site;
+      table[b + 4] = 0; table[b + 5] = 0; table[b + 6] = 0;
+      num[LIVE] += size; num[BLOCKS]++; num[EPOCH_LIVE] += size;
+      return;
+    }
+    i = (i + 1) & MASK;
+  }
+  num[FULL]++;
+}
+function removeAt(i) {
+  // backward-shift deletion keeps probe chains intact
+  let j = i;
+  for (;;) {
+    j = (j + 1) & MASK;
+    const k = table[j * W];
+    if (k === 0) break;
+    const home = slotOf(k);
+    // move j back to i if its home is not in (i, j] cyclically
+    if (i <= j ? home <= i || home > j : home <= i && home > j) {
+      table.copyWithin(i * W, j * W, j * W + W);
+      i = j;
+    }
+  }
+  table.fill(0, i * W, i * W + W);
+}
+
+// --- sites: per-thread cache key -> global site id; SITE line written once per key per thread ---
+const siteIds = new Map();
+let exportNames = [];
+function siteFor(key, make) {
+  let id = siteIds.get(key);
+  if (id !== undefined) return id;
+  const def = make();
+  lock();
+  try {
+    id = ctl[NEXT_SITE]++;
+    writeLine({ ev: 'SITE', site: id, ...def });
+  } finally {
+    unlock();
+  }
+  siteIds.set(key, id);
+  return id;
+}
+function captureStack(limit = 40) {
+  const old = Error.stackTraceLimit;
+  Error.stackTraceLimit = limit;
+  const s = new Error().stack || '';
+  Error.stackTraceLimit = old;
+  return s.split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+}
+const ALLOC_INTERNAL = /^(alloc|core|std|dlmalloc)\[|__rust_|\$wlh_orig|^__wlh|wlh-tracer|^<alloc\[|^<core\[|^<dlmalloc\[|^<std\[|raw_vec|^wasm-function/;
+function frameName(f) {
+  const m = /^(.*?) \((.*)\)$/.exec(f);
+  return m ? { fn: m[1], loc: m[2] } : { fn: '', loc: f };
+}
+function currentExport() {
+  const e = ctl[CUR_EXPORT];
+  return e > 0 ? exportNames[e - 1] || `export#${e - 1}` : null;
+}
+function allocSite(size) {
+  const exp = ctl[CUR_EXPORT];
+  if (!SITES || size < BIG_BLOCK) {
+    return siteFor(`x${exp}`, () => ({ rust: currentExport(), alloc_fn: null, js: null }));
+  }
+  const frames = captureStack().map(frameName).filter((f) => f.loc.startsWith('wasm') && !ALLOC_INTERNAL.test(f.fn));
+  const names = frames.slice(0, 8).map((f) => f.fn);
+  return siteFor(`b${exp}|${names.join('|')}`, () => ({ rust: currentExport(), alloc_fn: names[0] || null, js: null, stack: names }));
+}
+
+// --- allocator hooks (called from wasm, any thread) ---
+let reallocDepth = 0; // dlmalloc hook set: realloc may call malloc/free itself
+let freedAcc = 0; // bytes freed on this thread since the current export call began
+function onAlloc(ptr, size) {
+  if (ptr === 0 || reallocDepth > 0) return ptr;
+  const site = allocSite(size);
+  lock();
+  try {
+    num[ALLOCS]++;
+    insert(ptr, size, site);
+  } finally {
+    unlock();
+  }
+  return ptr;
+}
+function forget(ptr) {
+  // Under the lock. Returns the removed block's size, logs DROP if it was a handle's block.
+  const i = find(ptr);
+  if (i < 0) {
+    num[UNKNOWN_FREE]++;
+    return 0;
+  }
+  const b = i * W;
+  if (table[b + 7] === PENDING) flushPending(); // its ALLOCATE line must come first
+  const size = table[b + 1];
+  num[LIVE] -= size; num[BLOCKS]--; num[FREES]++;
+  if (table[b + 2] === ctl[EPOCH]) num[EPOCH_LIVE] -= size;
+  const obj = table[b + 4];
+  if (obj !== 0) {
+    const objSize = table[b + 6];
+    num[OBJS]--; num[OBJ_BYTES] -= objSize;
+    const ev = { ev: 'DROP', size: objSize, type: typeName(table[b + 5]), id: obj - 1 };
+    if (tid === 0) {
+      ev.freed = freedAcc + size;
+      ev.how = inFinalizer ? 'finalizer' : /^__wbg_.*_free$/.test(currentExport() || '') ? 'free' : 'consumed';
+    } else ev.how = 'rust';
+    ev.tid = tid;
+    writeLine(ev);
+  }
+  removeAt(i);
+  return size;
+}
+function onDealloc(ptr) {
+  if (ptr === 0 || reallocDepth > 0) return;
+  lock();
+  try {
+    freedAcc += forget(ptr);
+  } finally {
+    unlock();
+  }
+}
+function onReallocBefore(ptr) {
+  reallocDepth++;
+  lock();
+  try {
+    if (ptr !== 0) forget(ptr);
+  } finally {
+    unlock();
+  }
+}
+function onReallocAfter(oldPtr, _oldSize, _align, newSize, newPtr) {
+  reallocDepth--;
+  if (newPtr !== 0) {
+    const site = allocSite(newSize);
+    lock();
+    try {
+      num[ALLOCS]++;
+      insert(newPtr, newSize, site);
+    } finally {
+      unlock();
+    }
+  }
+  return newPtr;
+}
+
+// --- type names shared across threads (workers log DROPs too) ---
+const typeIndex = new Map();
+const typeCache = [];
+function typeId(name) {
+  // Under the lock.
+  let i = typeIndex.get(name);
+  if (i !== undefined) return i;
+  for (i = 1; i < TYPE_SLOTS; i++) {
+    const b = i * TYPE_BYTES;
+    if (typeBytes[b] === 0) {
+      const enc = Buffer.from(name.slice(0, TYPE_BYTES - 1));
+      typeBytes.set(enc, b);
+      break;
+    }
+    if (typeName(i) === name) break;
+  }
+  typeIndex.set(name, i);
+  return i;
+}
+function typeName(i) {
+  if (typeCache[i]) return typeCache[i];
+  const b = i * TYPE_BYTES;
+  let e = b;
+  while (e < b + TYPE_BYTES && typeBytes[e] !== 0) e++;
+  const s = Buffer.from(typeBytes.subarray(b, e)).toString() || `type#${i}`;
+  typeCache[i] = s;
+  return s;
+}
+
+// --- handles: ALLOCATE for every JS handle that takes ownership of a Rust value ---
+// Seen through an accessor for `__wbg_ptr` on every glue class prototype: the glue's constructors
+// and `__wrap` assign it, and so does o1js's own `wrap(ptr, Class)` for values it receives inside
+// vectors of raw pointers (which never pass through `__wrap` nor the FinalizationRegistry).
+let depth = 0;
+let lastExport = 0;
+let inFinalizer = false;
+const SKIP_JS = /(kimchi_wasm|plonk_wasm)\.cjs|wlh-tracer\.cjs|finalizer-counter/;
+function jsCaller(frames) {
+  // The first two o1js frames outside the glue and the tracer: "file:line < file:line".
+  const hits = [];
+  for (const f of frames) {
+    const file = frameName(f).loc.replace(/^file:\/\//, '');
+    if (!file.startsWith(o1jsRoot) || SKIP_JS.test(file)) continue;
+    hits.push(path.relative(o1jsRoot, file).replace(/:(\d+):\d+$/, ':$1'));
+    if (hits.length === 2) break;
+  }
+  return hits.length ? hits.join(' < ') : null;
+}
+// Handles created during the current outer export call wait here until the call's heap is known:
+// they are written (with ids) when the next outer call starts, at a snapshot, or before any of
+// them is dropped.
+let pending = [];
+const PENDING = 1;
+function flushPending() {
+  // Under the lock. Size of each = its own heap block + an equal share of the other bytes that the
+  // creating call allocated and that are still live (apportioned, see STEP_2.md).
+  if (pending.length === 0) return;
+  let own = 0;
+  for (const h of pending) own += h.block;
+  const rest = Math.max(0, num[EPOCH_LIVE] - num[CLAIMED] - own);
+  const share = Math.floor(rest / pending.length);
+  let extra = rest - share * pending.length;
+  num[CLAIMED] += rest + own;
+  for (const h of pending) {
+    const i = find(h.blockPtr);
+    const size = h.block + share + extra;
+    extra = 0;
+    const ev = { ev: 'ALLOCATE', size, type: h.type, id: ctl[NEXT_ID]++ };
+    if (h.site !== undefined) ev.site = h.site;
+    ev.tid = tid;
+    ev.ptr = h.ptr;
+    writeLine(ev);
+    if (i >= 0) {
+      const b = i * W;
+      table[b + 4] = ev.id + 1; table[b + 5] = typeId(h.type); table[b + 6] = size; table[b + 7] = 0;
+    }
+    num[OBJS]++; num[OBJ_BYTES] += size;
+  }
+  pending = [];
+}
+function onHandle(type, ptr) {
+  const rust = depth > 0 ? currentExport() : lastExport > 0 ? exportNames[lastExport - 1] : null;
+  let site;
+  if (SITES) {
+    const js = jsCaller(captureStack(30));
+    site = siteFor(`h${type}|${rust}|${js}`, () => ({ rust, js, alloc_fn: null }));
+  }
+  lock();
+  try {
+    let i = -1;
+    const known = ctl[HOFF];
+    for (const off of known ? [HANDLE_OFFSETS[known - 1]] : HANDLE_OFFSETS) {
+      i = find(ptr - off);
+      if (i >= 0) {
+        if (!known) ctl[HOFF] = HANDLE_OFFSETS.indexOf(off) + 1;
+        break;
+      }
+    }
+    if (i < 0) {
+      num[UNMATCHED]++; // not the start of a heap block we saw: a borrowed pointer, not an object we can track
+      return;
+    }
+    const b = i * W;
+    if (table[b + 4] !== 0 || table[b + 7] === PENDING) {
+      num[SHARED_HANDLES]++; // another JS handle on the same Rust value: the same object
+      return;
+    }
+    table[b + 7] = PENDING;
+    pending.push({ type, ptr, blockPtr: table[b], block: table[b + 1], site });
+  } finally {
+    unlock();
+  }
+}
+
+function instrumentClasses(exportsObj) {
+  let n = 0;
+  for (const [name, C] of Object.entries(exportsObj)) {
+    if (typeof C !== 'function' || !C.prototype || typeof C.prototype.free !== 'function') continue;
+    const slot = Symbol(`${name}.__wbg_ptr`);
+    Object.defineProperty(C.prototype, '__wbg_ptr', {
+      configurable: true,
+      get() {
+        return this[slot];
+      },
+      set(v) {
+        this[slot] = v;
+        if (v) onHandle(name, v >>> 0);
+      },
+    });
+    n++;
+  }
+  return n;
+}
+
+function installRegistry() {
+  // Only to tell a drop by the FinalizationRegistry from an explicit free().
+  const Base = globalThis.FinalizationRegistry;
+  if (!Base || Base.__wlhTracing) return;
+  class TracingRegistry extends Base {
+    constructor(cleanup) {
+      super((held) => {
+        inFinalizer = true;
+        try {
+          cleanup(held);
+        } finally {
+          inFinalizer = false;
+        }
+      });
+    }
+  }
+  TracingRegistry.__wlhTracing = true;
+  globalThis.FinalizationRegistry = TracingRegistry;
+}
+
+// --- exports: remember which Rust function JS called (the boundary), start an epoch per outer call ---
+function wrapExports(exports) {
+  exportNames = Object.keys(exports);
+  if (!wt.isMainThread) return exports;
+  const wrapped = {};
+  exportNames.forEach((name, idx) => {
+    const fn = exports[name];
+    if (typeof fn !== 'function') {
+      Object.defineProperty(wrapped, name, { get: () => exports[name], enumerable: true });
+      return;
+    }
+    wrapped[name] = function (...args) {
+      if (depth++ === 0) {
+        freedAcc = 0;
+        lock();
+        flushPending();
+        ctl[EPOCH]++;
+        ctl[CUR_EXPORT] = idx + 1;
+        num[EPOCH_LIVE] = 0;
+        num[CLAIMED] = 0;
+        unlock();
+      }
+      try {
+        return fn.apply(this, args);
+      } finally {
+        if (--depth === 0) lastExport = idx + 1;
+      }
+    };
+  });
+  return wrapped;
+}
+
+function wasmImports() {
+  return {
+    on_alloc: onAlloc,
+    on_alloc_zeroed: onAlloc,
+    on_alloc_aligned: onAlloc,
+    on_dealloc: onDealloc,
+    on_realloc_before: onReallocBefore,
+    on_realloc_after: onReallocAfter,
+  };
+}
+
+// --- heap snapshot at benchmark iteration boundaries (main thread) ---
+function snapshot(iteration, phase, memoryBytes) {
+  lock();
+  try {
+    flushPending();
+    const perSite = new Map();
+    const cap = MASK + 1;
+    for (let i = 0; i < cap; i++) {
+      const b = i * W;
+      if (table[b] === 0) continue;
+      const s = table[b + 3];
+      let e = perSite.get(s);
+      if (!e) perSite.set(s, (e = [0, 0]));
+      e[0] += table[b + 1];
+      e[1]++;
+    }
+    writeLine({
+      ev: 'SNAPSHOT', iteration, phase, memory_bytes: memoryBytes, live_heap_bytes: num[LIVE], live_blocks: num[BLOCKS],
+      tracked_live_objects: num[OBJS], tracked_live_bytes: num[OBJ_BYTES], alloc_calls: num[ALLOCS], free_calls: num[FREES],
+      unknown_frees: num[UNKNOWN_FREE], table_full: num[FULL], stale_blocks_replaced: num[STALE],
+      shared_handles: num[SHARED_HANDLES], unmatched_handles: num[UNMATCHED],
+      handle_offset: ctl[HOFF] ? HANDLE_OFFSETS[ctl[HOFF] - 1] : null, sites: ctl[NEXT_SITE],
+    });
+    for (const [site, [bytes, blocks]] of [...perSite].sort((a, b) => b[1][0] - a[1][0])) {
+      writeLine({ ev: 'SITE_LIVE', iteration, site, bytes, blocks });
+    }
+  } finally {
+    unlock();
+  }
+}
+
+if (wt.isMainThread) {
+  installRegistry();
+  let version = null;
+  try {
+    version = JSON.parse(fs.readFileSync(path.join(o1jsRoot, 'package.json'), 'utf8')).version;
+  } catch {}
+  lock();
+  writeLine({ ev: 'META', route: 'binary', o1js_version: version, pid: process.pid, node: process.version,
+    table_slots: MASK + 1, big_block_bytes: BIG_BLOCK, creation_sites: SITES, time: new Date().toISOString() });
+  unlock();
+  globalThis.__wlhSample = (s) => snapshot(s.iteration, s.phase, s.wasm_memory_bytes ?? 0);
+}
+
+// trackObject/flush: the same path as a handle assignment, for tests of the id/lock machinery.
+function trackObject(type, ptr) {
+  onHandle(type, ptr >>> 0);
+}
+function flush() {
+  lock();
+  try {
+    flushPending();
+  } finally {
+    unlock();
+  }
+}
+process.on('exit', flush);
+module.exports = { wasmImports, wrapExports, snapshot, instrumentClasses, trackObject, flush };

@@ -1,0 +1,186 @@
+"""The investigation as a doit pipeline. `doit list` is its table of contents.
+
+This file only declares tasks (inputs, outputs, docs); the logic lives in analysis/ and bench/.
+Config: config.yaml (validated), quick overrides via WLH_SET="bench.iterations=2 ...".
+"""
+from pathlib import Path
+
+from doit.tools import config_changed
+
+from analysis import config as config_mod
+from analysis import step0_steps, step2_steps
+
+DOIT_CONFIG = {"default_verbosity": 2, "action_string_formatting": "new"}
+
+CFG = config_mod.load()
+BENCH = Path("bench")
+LOCK = BENCH / "package-lock.json"
+NODE_MODULES = BENCH / "node_modules" / ".package-lock.json"
+BENCH_JS = [BENCH / "prove-loop.mjs", *sorted((BENCH / "lib").glob("*.mjs"))]
+
+
+def _rel(p: Path) -> str:
+    return str(Path(p).resolve().relative_to(Path.cwd().resolve())) if Path(p).is_absolute() else str(p)
+
+
+def task_node_deps():
+    """Install the pinned Node packages (o1js, binaryen) with npm ci from bench/package-lock.json."""
+    return {"actions": ["cd bench && npm ci --no-audit --no-fund"], "file_dep": [str(LOCK)],
+            "targets": [str(NODE_MODULES)]}
+
+
+def task_step0():
+    """Step 0: prove the benchmark circuit N times per run and sample WASM memory after each proof."""
+    b = CFG["bench"]
+    for scenario in b["scenarios"]:
+        for k in range(1, b["runs"] + 1):
+            out = step0_steps.run_path(CFG, scenario, k)
+            yield {"name": f"{scenario}-run{k}",
+                   "actions": [(step0_steps.run_one, [CFG, scenario, k])],
+                   "file_dep": [str(NODE_MODULES), *map(str, BENCH_JS), "analysis/step0_run.py"],
+                   "targets": [_rel(out)],
+                   "uptodate": [config_changed({"o1js": CFG["o1js_version"], "bench": b})]}
+
+
+def task_step0_report():
+    """Step 0 report: STEP_0.md with per-iteration table, memory plot and run-to-run variation."""
+    b = CFG["bench"]
+    runs = [_rel(step0_steps.run_path(CFG, s, k)) for s in b["scenarios"] for k in range(1, b["runs"] + 1)]
+    return {"actions": [(step0_steps.report, [CFG])],
+            "file_dep": [*runs, "analysis/step0_report.py", "schemas/bench-event.schema.json"],
+            "targets": ["STEP_0.md", _rel(CFG.artifacts / "step0" / "memory.png"),
+                        _rel(CFG.artifacts / "step0" / "summary.json")],
+            "uptodate": [config_changed({"overrides": CFG.overrides})]}
+
+
+# ---------------------------------------------------------------- Step 1
+from analysis.inventory.binary_step import build_binary_inventory  # noqa: E402
+from analysis.inventory.report import write_reports  # noqa: E402
+from analysis.inventory.source_step import build_source_inventory  # noqa: E402
+
+INV = CFG["inventory"]
+STEP1 = CFG.artifacts / "step1"
+INVENTORY_CODE = [str(p) for p in sorted(Path("analysis/inventory").glob("*.py"))] + ["schemas/inventory.schema.json"]
+
+
+def _checkout(section: str):
+    c = CFG[section]["checkout"]
+    return Path(c).expanduser() if c else None
+
+
+def _write_step1_reports():
+    src = STEP1 / "source_inventory.json"
+    write_reports(src if src.is_file() else None, STEP1 / "binary_inventory.json", STEP1 / "inventory.json",
+                  Path("TYPES_TO_LOG.md"), Path("STEP_1.md"))
+
+
+def task_inventory():
+    """Step 1: inventory every struct, enum and type alias of the bindings layer (source and binary)."""
+    checkout = _checkout("inventory")
+    if checkout is not None:
+        rust = sorted(str(p) for c in INV["crates"] for p in (checkout / c).rglob("*.rs"))
+        yield {"name": "source",
+               "actions": [(build_source_inventory, [checkout, list(INV["crates"]), STEP1 / "source_inventory.json",
+                                                     INV["expected_commit"]])],
+               "file_dep": [*rust, *INVENTORY_CODE], "targets": [_rel(STEP1 / "source_inventory.json")],
+               "uptodate": [config_changed(INV)]}
+    o1js = step2_steps.installed_o1js()
+    yield {"name": "binary",
+           "actions": [(build_binary_inventory, [o1js, STEP1 / "binary_inventory.json"])],
+           "file_dep": [str(NODE_MODULES), *map(str, step2_steps.original_binaries(o1js)), *INVENTORY_CODE],
+           "targets": [_rel(STEP1 / "binary_inventory.json")]}
+    src = STEP1 / "source_inventory.json"
+    yield {"name": "report",
+           "actions": [_write_step1_reports],
+           "file_dep": [_rel(STEP1 / "binary_inventory.json"), *([_rel(src)] if src.exists() or checkout else []),
+                        *INVENTORY_CODE],
+           "targets": [_rel(STEP1 / "inventory.json"), "TYPES_TO_LOG.md", "STEP_1.md"]}
+
+
+# ---------------------------------------------------------------- Step 2, binary route
+
+
+def task_instrument():
+    """Step 2: copy o1js and rewrite its wasm so the allocator and JS handles call the tracer."""
+    o1js = step2_steps.installed_o1js()
+    return {"actions": [(step2_steps.make_traced_copy, [CFG])],
+            "file_dep": [str(NODE_MODULES), *map(str, step2_steps.INSTRUMENTER), "analysis/step2_steps.py",
+                         *map(str, step2_steps.original_binaries(o1js))],
+            "targets": [_rel(step2_steps.instrument_report(CFG)), _rel(step2_steps.traced_dir(CFG) / "o1js" / "package.json")],
+            "uptodate": [config_changed({"o1js": CFG["o1js_version"]})]}
+
+
+def task_trace():
+    """Step 2: run the Step 0 benchmark on the instrumented copy and keep the trace log."""
+    t = CFG["trace"]
+    for scenario in t["scenarios"]:
+        yield {"name": scenario,
+               "actions": [(step2_steps.trace_run, [CFG, scenario])],
+               "file_dep": [_rel(CFG.artifacts / "source_build" / "build.json") if CFG["route"] == "source"
+                            else _rel(step2_steps.instrument_report(CFG)), *map(str, BENCH_JS), "analysis/step0_run.py",
+                            "analysis/step2_steps.py"],
+               "targets": [_rel(step2_steps.log_path(CFG, scenario)), _rel(step2_steps.bench_path(CFG, scenario))],
+               "uptodate": [config_changed({"bench": CFG["bench"], "trace": t})]}
+
+
+def task_trace_overhead():
+    """Step 2 benchmark: prove time traced / untraced, alternating runs in one pipeline run."""
+    out = CFG.artifacts / "step2" / "overhead.json"
+    t = CFG["trace"]
+    return {"actions": [f"{_python()} -m analysis.bench_overhead --pairs {t['overhead_pairs']} "
+                        f"--iterations {t['overhead_iterations']} --out {_rel(out)}"],
+            "file_dep": [_rel(step2_steps.instrument_report(CFG)), *map(str, BENCH_JS), "analysis/bench_overhead.py"],
+            "targets": [_rel(out)],
+            "uptodate": [config_changed({"bench": CFG["bench"], "trace": t})]}
+
+
+def _python() -> str:
+    import sys
+    return sys.executable
+
+
+# ---------------------------------------------------------------- Step 3 and 4
+from analysis import step3_steps  # noqa: E402
+
+PARSER = ["analysis/logparse.py", *map(str, sorted(Path("analysis").glob("logparse_*.py"))),
+          "analysis/step3_figures.py", "analysis/step3_report.py", "analysis/step3_steps.py"]
+
+
+def task_analyze():
+    """Step 3: parse the trace logs, check them, rank types by bytes never dropped -> STEP_3.md."""
+    scenarios = CFG["trace"]["scenarios"]
+    return {"actions": [(step3_steps.analyze, [CFG])],
+            "file_dep": [*[_rel(step2_steps.log_path(CFG, s)) for s in scenarios],
+                         _rel(step3_steps.step0_summary_path(CFG)), *PARSER],
+            "targets": ["STEP_3.md", _rel(step3_steps.figures_path(CFG)),
+                        *[_rel(step3_steps.result_path(CFG, s)) for s in scenarios]],
+            "uptodate": [config_changed({"overrides": CFG.overrides})]}
+
+
+
+# ---------------------------------------------------------------- Step 2, source route (opt-in)
+def task_source_patch():
+    """Step 2 source route: generate the Rust patch for the configured bindings checkout (needs a checkout)."""
+    checkout = _checkout("source_route")
+    if checkout is None:
+        return {"actions": [lambda: print("source_patch: no checkout configured (source_route.checkout or "
+                                          "WLH_BINDINGS_CHECKOUT): nothing to do")], "uptodate": [True]}
+    from analysis.source_patch.generator import generate_patch
+    out = CFG.artifacts / "source_patch"
+    return {"actions": [(generate_patch, [STEP1 / "inventory.json", checkout, out],
+                         {"expected_commit": INV["expected_commit"]})],
+            "file_dep": [_rel(STEP1 / "inventory.json"),
+                         *map(str, sorted(Path("analysis/source_patch").glob("*.py"))),
+                         *map(str, sorted(Path("rust-bindings-patch/templates").glob("*")))],
+            "targets": [_rel(out / "summary.json"), _rel(out / "summary.md")],
+            "uptodate": [config_changed(CFG["source_route"])]}
+
+
+if CFG["route"] == "source":
+    def task_source_build():
+        """Step 2 source route: build the patched bindings with the upstream toolchain (fails fast if missing)."""
+        from analysis.source_patch.build import build
+        out = CFG.artifacts / "source_build"
+        return {"actions": [(build, [CFG, _checkout("source_route"), out])],
+                "file_dep": [_rel(CFG.artifacts / "source_patch" / "summary.json")],
+                "targets": [_rel(out / "build.json")]}
