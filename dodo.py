@@ -158,6 +158,27 @@ def task_analyze():
 
 
 
+def _write_step2_report():
+    import json
+    from analysis import step2_report
+    ov = CFG.artifacts / "step2" / "overhead.json"
+    sp = CFG.artifacts / "source_patch" / "summary.json"
+    step2_report.write_report(
+        json.loads(step2_steps.instrument_report(CFG).read_text()),
+        {s: json.loads(step3_steps.result_path(CFG, s).read_text()) for s in CFG["trace"]["scenarios"]},
+        json.loads(ov.read_text()) if ov.exists() else None, Path("STEP_2.md"),
+        json.loads(sp.read_text()) if sp.exists() else None)
+
+
+def task_step2_report():
+    """Step 2 report: STEP_2.md with the log format, hook points, events per type, overhead, blind spots."""
+    return {"actions": [_write_step2_report],
+            "file_dep": [_rel(step2_steps.instrument_report(CFG)), _rel(CFG.artifacts / "step2" / "overhead.json"),
+                         *[_rel(step3_steps.result_path(CFG, s)) for s in CFG["trace"]["scenarios"]],
+                         "analysis/step2_report.py", "schemas/trace-event.schema.json"],
+            "targets": ["STEP_2.md"]}
+
+
 # ---------------------------------------------------------------- Step 2, source route (opt-in)
 def task_source_patch():
     """Step 2 source route: generate the Rust patch for the configured bindings checkout (needs a checkout)."""
@@ -184,3 +205,16 @@ if CFG["route"] == "source":
         return {"actions": [(build, [CFG, _checkout("source_route"), out])],
                 "file_dep": [_rel(CFG.artifacts / "source_patch" / "summary.json")],
                 "targets": [_rel(out / "build.json")]}
+
+
+def task_summary():
+    """Step 4: SUMMARY.md — biggest leakers, perfectly dropped types, how far to trust the data."""
+    from analysis.summary_report import write_from_files
+    scen = CFG["trace"]["scenarios"]
+    results = {s: step3_steps.result_path(CFG, s) for s in scen}
+    ov = CFG.artifacts / "step2" / "overhead.json"
+    return {"actions": [(write_from_files, [results, step3_steps.figures_path(CFG),
+                                            step3_steps.step0_summary_path(CFG), ov, Path("SUMMARY.md")])],
+            "file_dep": [*map(_rel, results.values()), _rel(step3_steps.figures_path(CFG)),
+                         _rel(step3_steps.step0_summary_path(CFG)), _rel(ov), "analysis/summary_report.py"],
+            "targets": ["SUMMARY.md"]}

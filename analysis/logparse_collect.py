@@ -14,6 +14,7 @@ import numpy as np
 
 from .logparse_events import (AFTER_ID_SITE, AFTER_SIZE, AFTER_TYPE, FAST_LINE, KIND_OFFSET, SIZE_OFFSET,
                               parse_payload)
+from .logparse_swar import PAD, parse_uints, word_view
 
 BLOCK_BYTES = 4 << 20
 _NL, _AT = 10, 64
@@ -107,18 +108,6 @@ ALLOC_COLUMNS = dict(id=np.int64, size=np.int64, type=np.int32, site=np.int64, l
 DROP_COLUMNS = dict(id=np.int64, size=np.int64, type=np.int32, line=np.int64)
 
 
-def _digits(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Decimal numbers buf[start:end] (digits only, at most 18) for many ranges at once."""
-    value = np.zeros(len(start), np.int64)
-    width = int((end - start).max()) if len(start) else 0
-    for k in range(width, 0, -1):  # Horner, right-aligned: position end-k is a digit iff >= start
-        pos = end - k
-        has = pos >= start
-        digit = buf[np.where(has, pos, 0)].astype(np.int64) - ord("0")
-        value = np.where(has, value * 10 + digit, value)
-    return value
-
-
 def read_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES):
     """Yield chunks that end with a newline; return (via StopIteration.value) the unterminated tail."""
     carry: list[bytes] = []
@@ -205,23 +194,24 @@ class Collector:
                 self._slow_line(block[at_start[i] + 1: ends[at[i]]], int(lines[i]))
             codes, at_start, lines = codes[fast], at_start[fast], lines[fast]
         if len(codes):
-            self._take_canonical(buf, at_start, codes, lines)
+            self._take_canonical(block, at_start, codes, lines)
         self._flush_pending()
 
-    def _take_canonical(self, buf: np.ndarray, s: np.ndarray, codes: np.ndarray, lines: np.ndarray) -> None:
+    def _take_canonical(self, block: bytes, s: np.ndarray, codes: np.ndarray, lines: np.ndarray) -> None:
         """Values of canonical lines starting at offsets s, read at their fixed offsets."""
+        padded = block + PAD
+        buf = np.frombuffer(padded, dtype=np.uint8)
+        words = word_view(padded)
         is_alloc = buf[s + KIND_OFFSET] == ord("A")
-        stops = np.flatnonzero((buf == ord(",")) | (buf == ord("}")))  # a number ends at the next one
         size_start = s + np.where(is_alloc, SIZE_OFFSET["ALLOCATE"], SIZE_OFFSET["DROP"])
-        size_end = stops[np.searchsorted(stops, size_start)]
-        id_start = size_end + AFTER_SIZE + self._type_lengths()[codes] + AFTER_TYPE
-        id_end = stops[np.searchsorted(stops, id_start)]
-        sizes, ids = _digits(buf, size_start, size_end), _digits(buf, id_start, id_end)
+        sizes, size_len = parse_uints(words, size_start)
+        id_start = size_start + size_len + AFTER_SIZE + self._type_lengths()[codes] + AFTER_TYPE
+        ids, id_len = parse_uints(words, id_start)
+        id_end = id_start + id_len
         sites = np.full(len(s), -1, np.int64)
-        more = np.flatnonzero(is_alloc & (buf[id_end] == ord(",")))
-        more = more[buf[id_end[more] + 2] == ord("s")]  # ',"site"' (the other keys: tid, ptr)
-        site_start = id_end[more] + AFTER_ID_SITE
-        sites[more] = _digits(buf, site_start, stops[np.searchsorted(stops, site_start)])
+        # ',"s' after the id: a site (the other ALLOCATE keys are tid and ptr)
+        more = np.flatnonzero(is_alloc & (buf[id_end] == ord(",")) & (buf[id_end + 2] == ord("s")))
+        sites[more] = parse_uints(words, id_end[more] + AFTER_ID_SITE)[0]
         is_drop = ~is_alloc
         self.alloc.append(id=ids[is_alloc], size=sizes[is_alloc], type=codes[is_alloc],
                           site=sites[is_alloc], line=lines[is_alloc])

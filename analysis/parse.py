@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,14 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parse: error: {args.log}: {e.strerror.lower()}", file=sys.stderr)
         return 2
 
-    print(format_checks(result))
-    print()
-    print(format_table(result))
-    if result.type_sites and args.sites:
-        print()
-        print(format_type_sites(result, args.sites))
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+    text = [format_checks(result), format_table(result)]
+    if result.type_sites and args.sites:
+        text.append(format_type_sites(result, args.sites))
+    try:
+        print("\n\n".join(text), flush=True)
+    except BrokenPipeError:  # e.g. piped into head: not an error of the parse
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if args.strict and not result.ok:
         print(f"parse: failed checks: {', '.join(result.failed_checks)}", file=sys.stderr)
         return 1

@@ -62,7 +62,7 @@ class Growth:
     per_proof_mean: float | None     # mean delta over proofs 2..N
     per_proof_min: int | None
     per_proof_max: int | None
-    slope: float | None              # least-squares bytes per proof over proofs 2..N
+    slope: float | None              # least-squares bytes per proof over the samples after proofs 1..N
     slope_stderr: float | None
     total: int | None                # after_compile -> last proof
 
@@ -75,7 +75,8 @@ def growth(run: Run, key: str = "wasm_memory_bytes") -> Growth:
     first = proofs[0][key] - compiled[key]
     later = proofs[1:]
     deltas = [b[key] - a[key] for a, b in zip(proofs, later)]
-    fit = linear_fit([p["iteration"] for p in proofs[1:]], [p[key] for p in proofs[1:]]) if len(later) >= 2 else None
+    # growth after the first proof: the fit starts at proof 1's sample, like the deltas
+    fit = linear_fit([p["iteration"] for p in proofs], [p[key] for p in proofs]) if len(proofs) >= 3 else None
     return Growth(
         first_proof=first,
         per_proof_mean=(sum(deltas) / len(deltas)) if deltas else None,
@@ -188,9 +189,10 @@ def _findings(scenario: str, runs: list[Run]) -> list[str]:
         lines.append(f"GC settling was NOT enough at {len(unsettled)} sample(s) ({unsettled[:3]}...): the last GC "
                      "round still ran FinalizationRegistry callbacks.")
     else:
-        rounds = runs[0].start.get("settle_turns")
-        lines.append(f"GC settling was enough at every sample of every run: the last of the {rounds} GC + task-turn "
-                     "rounds never ran a FinalizationRegistry callback (column 'finalized per GC round').")
+        used = [len(s["finalized_per_round"]) for x in runs for s in x.samples]
+        lines.append(f"GC settling was enough at every sample of every run: each ended with a GC + task-turn round "
+                     f"that ran no FinalizationRegistry callback ({min(used)} to {max(used)} rounds were needed; "
+                     "column 'finalized per GC round').")
     handles = [s["handles_live"] for s in r.samples if s["iteration"] >= 0]
     if handles:
         lines.append(f"Live wasm-bindgen JS handles after settling: {min(handles)} to {max(handles)} "
@@ -218,8 +220,8 @@ def write_report(runs_by_scenario: dict[str, list[Run]], report: Path, plot_path
         "",
         f"o1js **{st['o1js_version']}**, backend **{st['backend']}** (forced), key cache **{st['cache']}** "
         f"(compile is cold: nothing read from or written to `~/.cache/o1js`), **{st['workers']}** rayon worker(s), "
-        f"Node {st['node']}, {st['cpus']} CPUs, {st['settle_turns']} GC rounds after each proof "
-        "(gc, task turn, gc, task turn).",
+        f"Node {st['node']}, {st['cpus']} CPUs. After each proof: rounds of gc, task turn, gc, task turn until "
+        f"a round runs no FinalizationRegistry callback (at most {st['settle_turns']} rounds).",
     ]
     if overrides:
         md += ["", f"**Config overrides in force for these runs:** `{json.dumps(overrides, sort_keys=True)}`"]

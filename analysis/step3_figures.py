@@ -49,8 +49,10 @@ class ScenarioFigures:
     live_slope_stderr: float | None = None
     first_proof_live_growth: int | None = None
     proofs_to_ceiling_estimate: int | None = None
-    top_untracked_sites: list[dict] = field(default_factory=list)
+    top_growth_sites: list[dict] = field(default_factory=list)
     tracked_share_of_growth: float | None = None
+    leaks_by_type_in_loop: list[dict] = field(default_factory=list)
+    proofs: int = 0
 
 
 def _loop_snapshots(snapshots: list[dict]) -> list[dict]:
@@ -84,6 +86,21 @@ def site_growth(result, first_iteration: int, last_iteration: int) -> list[dict]
     return rows
 
 
+def leaks_by_type(result, after_line: int | None, proofs: int) -> list[dict]:
+    """Objects ALLOCATEd after `after_line` (the after-compile snapshot) and never dropped, per type."""
+    nd = result.never_dropped()
+    mask = nd["line"] > after_line if after_line is not None else np.ones(len(nd["line"]), dtype=bool)
+    types, sizes = nd["type"][mask], nd["size"][mask]
+    rows = []
+    for code in np.unique(types):
+        sel = types == code
+        b = int(sizes[sel].sum())
+        rows.append({"type": result.type_names[int(code)], "count": int(sel.sum()), "bytes": b,
+                     "bytes_per_proof": b / proofs if proofs else None})
+    rows.sort(key=lambda r: -r["bytes"])
+    return rows
+
+
 def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> ScenarioFigures:
     snaps = _loop_snapshots(result.snapshots)
     rows = []
@@ -104,6 +121,8 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     if len(rows) < 2:
         return f
     first, last = rows[0], rows[-1]
+    f.proofs = last.iteration
+    f.leaks_by_type_in_loop = leaks_by_type(result, snaps[0].get("line"), f.proofs)
     f.never_dropped_in_loop = never_dropped_between(result, snaps[0].get("line"), None) if snaps[0].get("line") else None
     if f.never_dropped_in_loop is not None:
         m0 = first.step0_memory_bytes if first.step0_memory_bytes is not None else first.memory_bytes
@@ -132,5 +151,5 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     growth = last.live_heap_bytes - first.live_heap_bytes
     if growth > 0:
         f.tracked_share_of_growth = (last.tracked_live_bytes - first.tracked_live_bytes) / growth
-    f.top_untracked_sites = site_growth(result, first.iteration, last.iteration)[:15]
+    f.top_growth_sites = site_growth(result, first.iteration, last.iteration)[:15]
     return f

@@ -49,7 +49,7 @@ def per_proof_table(f: ScenarioFigures) -> str:
 
 def sites_table(f: ScenarioFigures) -> str:
     rows = [[s["site"], signed_mib(s["growth_bytes"], 3), mib(s["live_bytes_end"], 3), s["blocks_end"],
-             s["rust"] or "", s["alloc_fn"] or "(below 64 KiB: boundary only)"] for s in f.top_untracked_sites
+             s["rust"] or "", s["alloc_fn"] or "(below 64 KiB: boundary only)"] for s in f.top_growth_sites
             if s["growth_bytes"] != 0]
     return tabulate(rows, headers=["site", "live Δ MiB", "live at end MiB", "blocks at end",
                                    "Rust function called from JS (boundary)", "Rust function that allocated"],

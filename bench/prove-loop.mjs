@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1' },
     cache: { type: 'string', default: 'none' },
     rows: { type: 'string', default: '8' },
-    'settle-turns': { type: 'string', default: '2' },
+    'settle-turns': { type: 'string', default: '10' },
     'o1js-dir': { type: 'string', default: path.join(here, 'node_modules', 'o1js') },
     out: { type: 'string' },
     label: { type: 'string', default: '' },
@@ -70,7 +70,9 @@ function wasmMemoryBytes() {
 }
 
 async function settle() {
-  // GC, then a task turn so FinalizationRegistry callbacks run, then GC again; repeated.
+  // Rounds of GC, a task turn (FinalizationRegistry callbacks run only then), GC, task turn; repeated
+  // until a round runs no callback (freeing one handle can make others collectable), at least two
+  // rounds and at most --settle-turns. `settled` records whether the last round was quiet.
   const perRound = [];
   for (let i = 0; i < settleTurns; i++) {
     const before = finalizers.finalized;
@@ -79,6 +81,7 @@ async function settle() {
     globalThis.gc();
     await new Promise((r) => setTimeout(r, 0));
     perRound.push(finalizers.finalized - before);
+    if (i >= 1 && perRound[i] === 0) break;
   }
   return perRound;
 }

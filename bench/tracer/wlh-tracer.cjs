@@ -29,7 +29,7 @@ const L = 0, NEXT_ID = 1, NEXT_SITE = 2, EPOCH = 3, CUR_EXPORT = 4, NEXT_TID = 5
 // epoch bytes claimed
 const LIVE = 0, BLOCKS = 1, ALLOCS = 2, FREES = 3, EPOCH_LIVE = 4, OBJS = 5, OBJ_BYTES = 6, FULL = 7,
   UNKNOWN_FREE = 8, STALE = 9, SHARED_HANDLES = 10, UNMATCHED = 11, CLAIMED = 12;
-const W = 8; // table slot: ptr, size, epoch, site, object id + 1, type index, object size, spare
+const W = 8; // table slot: ptr, size, epoch, site, object id + 1, type index, object size, export + 1 at allocation
 const TYPE_SLOTS = 512, TYPE_BYTES = 96;
 
 function createShared() {
@@ -119,7 +119,7 @@ function insert(ptr, size, site) {
       }
       const b = i * W;
       table[b] = ptr; table[b + 1] = size; table[b + 2] = ctl[EPOCH]; table[b + 3] = site;
-      table[b + 4] = 0; table[b + 5] = 0; table[b + 6] = 0;
+      table[b + 4] = 0; table[b + 5] = 0; table[b + 6] = 0; table[b + 7] = ctl[CUR_EXPORT];
       num[LIVE] += size; num[BLOCKS]++; num[EPOCH_LIVE] += size;
       return;
     }
@@ -210,7 +210,7 @@ function forget(ptr) {
     return 0;
   }
   const b = i * W;
-  if (table[b + 7] === PENDING) flushPending(); // its ALLOCATE line must come first
+  if (pendingBlocks.has(ptr)) flushPending(); // its ALLOCATE line must come first
   const size = table[b + 1];
   num[LIVE] -= size; num[BLOCKS]--; num[FREES]++;
   if (table[b + 2] === ctl[EPOCH]) num[EPOCH_LIVE] -= size;
@@ -296,17 +296,16 @@ function typeName(i) {
 // and `__wrap` assign it, and so does o1js's own `wrap(ptr, Class)` for values it receives inside
 // vectors of raw pointers (which never pass through `__wrap` nor the FinalizationRegistry).
 let depth = 0;
-let lastExport = 0;
 let inFinalizer = false;
 const SKIP_JS = /(kimchi_wasm|plonk_wasm)\.cjs|wlh-tracer\.cjs|finalizer-counter/;
 function jsCaller(frames) {
-  // The first two o1js frames outside the glue and the tracer: "file:line < file:line".
+  // The first three o1js frames outside the glue and the tracer: "file:line < file:line < file:line".
   const hits = [];
   for (const f of frames) {
     const file = frameName(f).loc.replace(/^file:\/\//, '');
     if (!file.startsWith(o1jsRoot) || SKIP_JS.test(file)) continue;
     hits.push(path.relative(o1jsRoot, file).replace(/:(\d+):\d+$/, ':$1'));
-    if (hits.length === 2) break;
+    if (hits.length === 3) break;
   }
   return hits.length ? hits.join(' < ') : null;
 }
@@ -314,7 +313,7 @@ function jsCaller(frames) {
 // they are written (with ids) when the next outer call starts, at a snapshot, or before any of
 // them is dropped.
 let pending = [];
-const PENDING = 1;
+const pendingBlocks = new Set();
 function flushPending() {
   // Under the lock. Size of each = its own heap block + an equal share of the other bytes that the
   // creating call allocated and that are still live (apportioned, see STEP_2.md).
@@ -336,20 +335,17 @@ function flushPending() {
     writeLine(ev);
     if (i >= 0) {
       const b = i * W;
-      table[b + 4] = ev.id + 1; table[b + 5] = typeId(h.type); table[b + 6] = size; table[b + 7] = 0;
+      table[b + 4] = ev.id + 1; table[b + 5] = typeId(h.type); table[b + 6] = size;
     }
     num[OBJS]++; num[OBJ_BYTES] += size;
   }
   pending = [];
+  pendingBlocks.clear();
 }
 function onHandle(type, ptr) {
-  const rust = depth > 0 ? currentExport() : lastExport > 0 ? exportNames[lastExport - 1] : null;
-  let site;
-  if (SITES) {
-    const js = jsCaller(captureStack(30));
-    site = siteFor(`h${type}|${rust}|${js}`, () => ({ rust, js, alloc_fn: null }));
-  }
+  const js = SITES ? jsCaller(captureStack(30)) : null;
   lock();
+  let site;
   try {
     let i = -1;
     const known = ctl[HOFF];
@@ -365,14 +361,22 @@ function onHandle(type, ptr) {
       return;
     }
     const b = i * W;
-    if (table[b + 4] !== 0 || table[b + 7] === PENDING) {
+    if (table[b + 4] !== 0 || pendingBlocks.has(table[b])) {
       num[SHARED_HANDLES]++; // another JS handle on the same Rust value: the same object
       return;
     }
-    table[b + 7] = PENDING;
-    pending.push({ type, ptr, blockPtr: table[b], block: table[b + 1], site });
+    // The Rust function at the boundary: the export JS had called when the value's block was allocated
+    // (o1js's wrap() runs after that call returned, so the current call would be the wrong one).
+    const exp = table[b + 7];
+    site = { type, ptr, blockPtr: table[b], block: table[b + 1], exp };
+    pendingBlocks.add(table[b]);
+    pending.push(site);
   } finally {
     unlock();
+  }
+  if (site && SITES) {
+    const rust = site.exp > 0 ? exportNames[site.exp - 1] || null : null;
+    site.site = siteFor(`h${type}|${rust}|${js}`, () => ({ rust, js, alloc_fn: null }));
   }
 }
 
@@ -441,7 +445,7 @@ function wrapExports(exports) {
       try {
         return fn.apply(this, args);
       } finally {
-        if (--depth === 0) lastExport = idx + 1;
+        depth--;
       }
     };
   });
