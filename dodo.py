@@ -152,7 +152,7 @@ def task_analyze():
     return {"actions": [(step3_steps.analyze, [CFG])],
             "file_dep": [*[_rel(step2_steps.log_path(CFG, s)) for s in scenarios],
                          _rel(step3_steps.step0_summary_path(CFG)), *PARSER],
-            "targets": ["STEP_3.md", _rel(step3_steps.figures_path(CFG)),
+            "targets": ["STEP_3.md", _rel(step3_steps.figures_path(CFG)), _rel(step3_steps.decomposition_plot(CFG)),
                         *[_rel(step3_steps.result_path(CFG, s)) for s in scenarios]],
             "uptodate": [config_changed({"overrides": CFG.overrides})]}
 

@@ -24,6 +24,7 @@ class IterationRow:
     untracked_live_bytes: int
     never_dropped_created_here: int | None   # bytes of objects ALLOCATEd since the previous snapshot, never dropped
     step0_memory_bytes: int | None
+    decomposition: dict | None = None        # byteLength split into measured parts (see decompose)
 
 
 @dataclass
@@ -53,6 +54,29 @@ class ScenarioFigures:
     tracked_share_of_growth: float | None = None
     leaks_by_type_in_loop: list[dict] = field(default_factory=list)
     proofs: int = 0
+
+
+def decompose(snapshot: dict) -> dict | None:
+    """Split linear memory into parts measured on their own:
+    - static: memory below the heap at instantiation (data segments, main stack), from the tracer;
+    - live_tracked / live_untracked: requested bytes of live blocks (allocator hooks), in or not in tracked objects;
+    - allocator_overhead: in-use chunk bytes (heap walk) minus requested live bytes (hooks): chunk headers,
+      alignment, and the few blocks dlmalloc hands out without passing the hooks;
+    - free: free chunks, including the top chunk (heap walk);
+    - other: fenceposts and bytes the walk could not parse.
+    `sum` adds them up; `error` is sum - byteLength (0 when every part is accounted for)."""
+    w = snapshot.get("heap_walk")
+    if not w:
+        return None
+    live = snapshot["live_heap_bytes"]
+    tracked = snapshot.get("tracked_live_bytes", 0)
+    parts = {"static": w["heap_base"], "live_tracked": tracked, "live_untracked": live - tracked,
+             "allocator_overhead": w["inuse_bytes"] - live, "free": w["free_bytes"],
+             "other": w["fencepost_bytes"] + w["unparsed_bytes"]}
+    total = sum(parts.values())
+    return {**parts, "sum": total, "memory_bytes": snapshot["memory_bytes"], "error": total - snapshot["memory_bytes"],
+            "inuse_chunks": w["inuse_chunks"], "live_blocks": snapshot["live_blocks"],
+            "chunks_not_hooked": w["inuse_chunks"] - snapshot["live_blocks"], "largest_free": w["largest_free"]}
 
 
 def _loop_snapshots(snapshots: list[dict]) -> list[dict]:
@@ -113,7 +137,7 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
             live_blocks=s["live_blocks"], tracked_live_bytes=s.get("tracked_live_bytes", 0),
             untracked_live_bytes=s["live_heap_bytes"] - s.get("tracked_live_bytes", 0),
             never_dropped_created_here=created,
-            step0_memory_bytes=(step0_memory or {}).get(str(s["iteration"]))))
+            step0_memory_bytes=(step0_memory or {}).get(str(s["iteration"])), decomposition=decompose(s)))
         prev_line = line
     nd_total = int(result.never_dropped()["size"].sum())
     f = ScenarioFigures(scenario=scenario, rows=rows, never_dropped_total=nd_total, never_dropped_in_loop=None,

@@ -7,6 +7,7 @@ from those figures so they stay true when the data changes.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tabulate import tabulate
@@ -45,6 +46,47 @@ def per_proof_table(f: ScenarioFigures) -> str:
     return tabulate(rows, headers=["proof", "byteLength Δ MiB", "live heap Δ MiB", "tracked objects Δ MiB",
                                    "never-dropped created MiB", "never-dropped / byteLength Δ",
                                    "never-dropped / live heap Δ"], tablefmt="github", disable_numparse=True)
+
+
+PARTS = ["static", "live_tracked", "live_untracked", "allocator_overhead", "free", "other"]
+
+
+def decomposition_table(f: ScenarioFigures) -> str:
+    rows = []
+    for r in f.rows:
+        d = r.decomposition
+        if d is None:
+            continue
+        rows.append([r.iteration, *[mib(d[k], 2) for k in PARTS], mib(d["sum"], 2), mib(d["memory_bytes"], 2),
+                     f"{d['error']:+d}", d["chunks_not_hooked"], mib(d["largest_free"], 1)])
+    return tabulate(rows, headers=["iter", "static MiB", "live, tracked objects MiB", "live, other MiB",
+                                   "allocator overhead MiB", "free MiB", "fenceposts/unparsed MiB", "sum MiB",
+                                   "byteLength MiB", "sum − byteLength (bytes)", "in-use chunks not seen by hooks",
+                                   "largest free chunk MiB"], tablefmt="github", disable_numparse=True)
+
+
+def plot_decomposition(figs: dict, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(figs), figsize=(6.5 * len(figs), 4.5), squeeze=False)
+    for ax, (scenario, f) in zip(axes[0], figs.items()):
+        rows = [r for r in f.rows if r.decomposition]
+        if not rows:
+            continue
+        xs = [r.iteration for r in rows]
+        ax.stackplot(xs, *[[r.decomposition[k] / 2 ** 20 for r in rows] for k in PARTS], labels=PARTS, alpha=0.85)
+        ax.plot(xs, [r.memory_bytes / 2 ** 20 for r in rows], "k--", label="byteLength")
+        ax.set_title(f"{scenario}: WASM linear memory, measured parts")
+        ax.set_xlabel("iteration (0 = after compile)")
+        ax.set_ylabel("MiB")
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def sites_table(f: ScenarioFigures) -> str:
@@ -111,6 +153,23 @@ def scenario_section(scenario: str, result, f: ScenarioFigures) -> list[str]:
     else:
         md += ["Not enough snapshots to compare (the run needs the after-compile snapshot and at least one proof).", ""]
     md += ["### Heap per iteration", "", iteration_table(f), ""]
+    if any(r.decomposition for r in f.rows):
+        ds = [r.decomposition for r in f.rows if r.decomposition]
+        worst = max(abs(d["error"]) for d in ds)
+        per_chunk = [d["allocator_overhead"] / d["inuse_chunks"] for d in ds if d["inuse_chunks"]]
+        unhooked = sorted({d["chunks_not_hooked"] for d in ds})
+        md += ["### What linear memory is made of, per iteration (all parts measured)", "",
+               "Static = memory below the heap at instantiation; live = requested bytes of live blocks (allocator "
+               "hooks), split by whether a live tracked object owns them; allocator overhead = in-use chunk bytes from a "
+               "walk of dlmalloc's chunk headers minus the live requested bytes; free = free chunks found by the walk "
+               "(the top chunk included); fenceposts/unparsed = what the walk could not attribute. "
+               f"Largest |sum − byteLength| over the iterations: {worst} bytes — the walk covers every heap byte, so this "
+               "only shows that nothing was double counted; the independent checks are that the walk's in-use chunks "
+               f"and the hooks' live blocks differ by {', '.join(map(str, unhooked))} chunk(s) (blocks dlmalloc handed "
+               "out without passing the hooks), and that the overhead per in-use chunk is "
+               f"{min(per_chunk):.1f}–{max(per_chunk):.1f} bytes, what dlmalloc's 4-byte header, 8-byte rounding and "
+               "16-byte minimum chunk cost (a block the hooks missed would add its whole size to this figure).", "",
+               decomposition_table(f), ""]
     md += ["### Allocation sites whose live bytes grew most over the loop", "",
            "Every live heap block carries the site it was allocated at: the Rust function JS called (the boundary), "
            "and for blocks of 64 KiB and more also the Rust function that called the allocator (from a stack captured "
@@ -118,7 +177,7 @@ def scenario_section(scenario: str, result, f: ScenarioFigures) -> list[str]:
     return md
 
 
-def write_report(results: dict, figs: dict, report: Path, inputs_note: str) -> None:
+def write_report(results: dict, figs: dict, report: Path, inputs_note: str, plot: Path | None = None) -> None:
     md = ["# Step 3 — which objects are never dropped", "",
           "_Generated by `doit analyze` from the Step 2 trace logs; do not edit by hand._", "", inputs_note, "",
           "How to read it: the parser (`python -m analysis.parse LOG`) collects every ALLOCATE and every DROP, checks "
@@ -127,6 +186,9 @@ def write_report(results: dict, figs: dict, report: Path, inputs_note: str) -> N
           "seen by Step 0 (byteLength) and with the live heap growth from the tracer's heap snapshots: a ratio far below "
           "1 means growth that no tracked object explains (allocator high-water effects, or heap owned by Rust, not by a "
           "JS handle); above 1 would mean double counting.", ""]
+    if plot is not None:
+        plot_decomposition(figs, plot)
+        md += [f"![memory decomposition]({os.path.relpath(plot, report.parent)})", ""]
     for scenario in results:
         md += scenario_section(scenario, results[scenario], figs[scenario])
     report.write_text("\n".join(md))

@@ -20,6 +20,10 @@ def figures_path(cfg: Config) -> Path:
     return cfg.artifacts / "step3" / "figures.json"
 
 
+def decomposition_plot(cfg: Config) -> Path:
+    return cfg.artifacts / "step3" / "decomposition.png"
+
+
 def step0_summary_path(cfg: Config) -> Path:
     return cfg.artifacts / "step0" / "summary.json"
 
@@ -37,5 +41,5 @@ def analyze(cfg: Config) -> None:
     note = (f"Trace: `{cfg['trace']['iterations']}` proofs per scenario, o1js {cfg['o1js_version']}, route "
             f"`{cfg['route']}`; Step 0 figures from `{s0_path.relative_to(ROOT) if s0_path.is_relative_to(ROOT) else s0_path.name}`"
             + (f"; config overrides: `{json.dumps(cfg.overrides, sort_keys=True)}`" if cfg.overrides else "") + ".")
-    write_report(results, figs, ROOT / "STEP_3.md", note)
+    write_report(results, figs, ROOT / "STEP_3.md", note, plot=decomposition_plot(cfg))
     figures_path(cfg).write_text(json.dumps({s: asdict(f) for s, f in figs.items()}, indent=1, default=str) + "\n")

@@ -299,15 +299,16 @@ let depth = 0;
 let inFinalizer = false;
 const SKIP_JS = /(kimchi_wasm|plonk_wasm)\.cjs|wlh-tracer\.cjs|finalizer-counter/;
 function jsCaller(frames) {
-  // The first three o1js frames outside the glue and the tracer: "file:line < file:line < file:line".
-  const hits = [];
+  // "nearest o1js frame < nearest o1js frame outside its bindings layer" (the library code that asked).
+  let near = null;
   for (const f of frames) {
     const file = frameName(f).loc.replace(/^file:\/\//, '');
     if (!file.startsWith(o1jsRoot) || SKIP_JS.test(file)) continue;
-    hits.push(path.relative(o1jsRoot, file).replace(/:(\d+):\d+$/, ':$1'));
-    if (hits.length === 3) break;
+    const rel = path.relative(o1jsRoot, file).replace(/:(\d+):\d+$/, ':$1');
+    if (near === null) near = rel;
+    if (!rel.includes('/bindings/')) return near === rel ? rel : `${near} < ${rel}`;
   }
-  return hits.length ? hits.join(' < ') : null;
+  return near;
 }
 // Handles created during the current outer export call wait here until the call's heap is known:
 // they are written (with ids) when the next outer call starts, at a snapshot, or before any of
@@ -343,7 +344,7 @@ function flushPending() {
   pendingBlocks.clear();
 }
 function onHandle(type, ptr) {
-  const js = SITES ? jsCaller(captureStack(30)) : null;
+  const js = SITES ? jsCaller(captureStack(80)) : null;
   lock();
   let site;
   try {
@@ -421,9 +422,13 @@ function installRegistry() {
 }
 
 // --- exports: remember which Rust function JS called (the boundary), start an epoch per outer call ---
+let wasmMemory = null;
+let heapBase = null; // linear memory size at instantiation: static data + main stack; the heap is above
 function wrapExports(exports) {
   exportNames = Object.keys(exports);
   if (!wt.isMainThread) return exports;
+  wasmMemory = exports.memory || null;
+  if (wasmMemory) heapBase = wasmMemory.buffer.byteLength;
   const wrapped = {};
   exportNames.forEach((name, idx) => {
     const fn = exports[name];
@@ -463,6 +468,50 @@ function wasmImports() {
   };
 }
 
+// --- heap walk: measure the allocator's free space from dlmalloc's own chunk headers ---
+// dlmalloc (wasm32) keeps a 4-byte header before each chunk's payload at chunk+4: size | flags
+// (PINUSE 1, CINUSE 2). Rust's wasm allocator gets all its memory from memory.grow, so the heap is
+// [heapBase, byteLength). Walking it chunk by chunk gives in-use and free bytes measured independently
+// of the hooks. Chunks with neither flag are dlmalloc "mmapped" chunks (in use). Where a header makes
+// no sense (segment records, fenceposts, alignment gaps) the walk skips to the next 64 KiB page and
+// counts the bytes as unparsed. Only valid while no thread is allocating: snapshots are taken after the
+// benchmark settled, with the rayon workers idle.
+function walkHeap() {
+  if (!wasmMemory || heapBase === null) return null;
+  const buf = wasmMemory.buffer;
+  const end = buf.byteLength;
+  const u32 = new Uint32Array(buf);
+  const r = { heap_base: heapBase, heap_bytes: end - heapBase, inuse_bytes: 0, inuse_chunks: 0, free_bytes: 0,
+    free_chunks: 0, largest_free: 0, fencepost_bytes: 0, unparsed_bytes: 0 };
+  let p = heapBase;
+  while (p + 8 <= end) {
+    const head = u32[(p + 4) >>> 2];
+    const size = head & ~7;
+    if (size === 4 && (head & 3) === 3) {
+      r.fencepost_bytes += 4;
+      p += 4;
+      continue;
+    }
+    if (size < 16 || p + size > end) {
+      const next = Math.min(end, (Math.floor(p / 65536) + 1) * 65536);
+      r.unparsed_bytes += next - p;
+      p = next;
+      continue;
+    }
+    if ((head & 2) !== 0 || (head & 3) === 0) {
+      r.inuse_bytes += size;
+      r.inuse_chunks++;
+    } else {
+      r.free_bytes += size;
+      r.free_chunks++;
+      if (size > r.largest_free) r.largest_free = size;
+    }
+    p += size;
+  }
+  r.unparsed_bytes += end - p;
+  return r;
+}
+
 // --- heap snapshot at benchmark iteration boundaries (main thread) ---
 function snapshot(iteration, phase, memoryBytes) {
   lock();
@@ -485,6 +534,7 @@ function snapshot(iteration, phase, memoryBytes) {
       unknown_frees: num[UNKNOWN_FREE], table_full: num[FULL], stale_blocks_replaced: num[STALE],
       shared_handles: num[SHARED_HANDLES], unmatched_handles: num[UNMATCHED],
       handle_offset: ctl[HOFF] ? HANDLE_OFFSETS[ctl[HOFF] - 1] : null, sites: ctl[NEXT_SITE],
+      heap_walk: walkHeap(),
     });
     for (const [site, [bytes, blocks]] of [...perSite].sort((a, b) => b[1][0] - a[1][0])) {
       writeLine({ ev: 'SITE_LIVE', iteration, site, bytes, blocks });
