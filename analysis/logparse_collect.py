@@ -253,7 +253,8 @@ class Collector:
             if ev == "SITE":
                 self._add_site(obj, line)
             elif ev == "SNAPSHOT":
-                self.snapshots.append(obj)
+                # the line number lets reports tell which objects were created between two snapshots
+                self.snapshots.append({**obj, "line": line})
             elif ev == "SITE_LIVE":
                 self.site_live.append({
                     "iteration": int(obj["iteration"]), "site": int(obj["site"]),

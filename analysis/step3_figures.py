@@ -110,10 +110,14 @@ def site_growth(result, first_iteration: int, last_iteration: int) -> list[dict]
     return rows
 
 
-def leaks_by_type(result, after_line: int | None, proofs: int) -> list[dict]:
-    """Objects ALLOCATEd after `after_line` (the after-compile snapshot) and never dropped, per type."""
+def leaks_by_type(result, after_line: int | None, before_line: int | None, proofs: int) -> list[dict]:
+    """Objects ALLOCATEd between two log lines (the after-compile and the last snapshot) and never dropped, per type."""
     nd = result.never_dropped()
-    mask = nd["line"] > after_line if after_line is not None else np.ones(len(nd["line"]), dtype=bool)
+    mask = np.ones(len(nd["line"]), dtype=bool)
+    if after_line is not None:
+        mask &= nd["line"] > after_line
+    if before_line is not None:
+        mask &= nd["line"] < before_line
     types, sizes = nd["type"][mask], nd["size"][mask]
     rows = []
     for code in np.unique(types):
@@ -146,8 +150,10 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
         return f
     first, last = rows[0], rows[-1]
     f.proofs = last.iteration
-    f.leaks_by_type_in_loop = leaks_by_type(result, snaps[0].get("line"), f.proofs)
-    f.never_dropped_in_loop = never_dropped_between(result, snaps[0].get("line"), None) if snaps[0].get("line") else None
+    # "the loop": from the after-compile snapshot to the snapshot after the last proof
+    lo, hi = snaps[0].get("line"), snaps[-1].get("line")
+    f.leaks_by_type_in_loop = leaks_by_type(result, lo, hi, f.proofs)
+    f.never_dropped_in_loop = never_dropped_between(result, lo, hi) if lo is not None else None
     if f.never_dropped_in_loop is not None:
         m0 = first.step0_memory_bytes if first.step0_memory_bytes is not None else first.memory_bytes
         m1 = last.step0_memory_bytes if last.step0_memory_bytes is not None else last.memory_bytes

@@ -30,6 +30,22 @@ def _coverage_lines(scenario: str, fig: dict) -> list[str]:
             "that granularity; the top sites are below."]
 
 
+def _memory_lines(scenario: str, fig: dict) -> list[str]:
+    rows = [r for r in fig["rows"] if r.get("decomposition")]
+    if not rows:
+        return []
+    first, last = rows[0]["decomposition"], rows[-1]["decomposition"]
+    live = lambda d: d["live_tracked"] + d["live_untracked"]  # noqa: E731
+    return [f"- `{scenario}`, after proof {rows[-1]['iteration']}: byteLength {mib(last['memory_bytes'])} MiB = static "
+            f"{mib(last['static'])} + live heap {mib(live(last))} (of which in tracked objects {mib(last['live_tracked'])}) "
+            f"+ allocator overhead {mib(last['allocator_overhead'])} + free {mib(last['free'])} MiB (largest free chunk "
+            f"{mib(last['largest_free'])} MiB). Since compile: live {signed_mib(live(last) - live(first), 3)} MiB, "
+            f"free {signed_mib(last['free'] - first['free'])} MiB: "
+            + ("the growth of byteLength is mostly free space — the high-water mark of a transient peak, not a leak."
+               if last["free"] - first["free"] > live(last) - live(first) else
+               "the growth of byteLength is mostly live data.")]
+
+
 def _leak_table(fig: dict) -> str:
     rows = [[r["type"], r["count"], mib(r["bytes"], 3), mib(r["bytes_per_proof"], 4)] for r in fig["leaks_by_type_in_loop"][:10]]
     return tabulate(rows, headers=["type", "objects never dropped", "MiB", "MiB per proof"], tablefmt="github") \
@@ -78,8 +94,10 @@ WEAKNESSES = """## Weaknesses of the method, and how to remove them
   allocation); smaller blocks carry only the export JS called. Capturing a stack per small block would
   multiply the overhead; sampling one in N small blocks is the next step.
 - **`byteLength` is a high-water mark.** Growth of byteLength that live bytes do not show is allocator free
-  space (fragmentation); the heap snapshots separate the two, but free space itself is not measured block by
-  block (dlmalloc's free lists are not walked).
+  space; the snapshots measure it by walking dlmalloc's chunk headers. The walk relies on dlmalloc's chunk
+  layout (checked at run time only by its consistency: chunk counts against the hooks, bytes it cannot parse
+  reported as such) and on the heap being quiet while it runs (snapshots are taken after settling, with the
+  worker threads idle).
 - **The source route is not compiled here.** Its patch parses, its core is tested, but it has never run with
   o1js; until it has, every figure in this summary comes from the binary route alone.
 """
@@ -91,6 +109,9 @@ def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None,
           "## Coverage: how much of the live-heap growth is explained", ""]
     for s in figs:
         md += _coverage_lines(s, figs[s])
+    md += ["", "## Where the WASM memory goes (measured: allocator hooks + a walk of dlmalloc's chunks)", ""]
+    for s in figs:
+        md += _memory_lines(s, figs[s])
     md += ["", "## Biggest leakers", "",
            "Objects created during the proving loop (after compile) that were never dropped, by type. Objects o1js "
            "keeps on purpose from compile (keys, SRS) are not in this table; they are in STEP_3.md.", ""]
