@@ -20,14 +20,13 @@ const RUST = {
   realloc: /^__rustc(\[[0-9a-f]+\])?::__rust_realloc$|^__rust_realloc$/,
   alloc_zeroed: /^__rustc(\[[0-9a-f]+\])?::__rust_alloc_zeroed$|^__rust_alloc_zeroed$/,
 };
-// dlmalloc's methods take `self` first: malloc(self, size), free(self, ptr), realloc(self, ptr, size),
-// memalign(self, align, size).
-const DLMALLOC = {
-  malloc: /^<dlmalloc(\[[0-9a-f]+\])?::dlmalloc::Dlmalloc(<.*>)?>::malloc$/,
-  free: /^<dlmalloc(\[[0-9a-f]+\])?::dlmalloc::Dlmalloc(<.*>)?>::free$/,
-  realloc: /^<dlmalloc(\[[0-9a-f]+\])?::dlmalloc::Dlmalloc(<.*>)?>::realloc$/,
-  memalign: /^<dlmalloc(\[[0-9a-f]+\])?::dlmalloc::Dlmalloc(<.*>)?>::memalign$/,
-};
+// dlmalloc's methods: malloc(self, size), free(self, ptr), realloc(self, ptr, size), memalign(self, align,
+// size); `self` may be optimized away (a static), so only the trailing parameters are relied on. Names come
+// in the v0 form (`<dlmalloc[..]::dlmalloc::Dlmalloc<..>>::malloc`) or the legacy one
+// (`dlmalloc::dlmalloc::Dlmalloc<A>::malloc::h<hash>`). Where Dlmalloc::realloc was inlined into
+// `__rust_realloc` (o1js 2.10), that shim is the realloc hook.
+const dl = (method) => new RegExp(`^(<dlmalloc(\\[[0-9a-f]+\\])?::dlmalloc::Dlmalloc(<.*>)?>::${method}|dlmalloc::dlmalloc::Dlmalloc(<.*>)?::${method}::h[0-9a-f]+)$`);
+const DLMALLOC = { malloc: dl('malloc'), free: dl('free'), realloc: dl('realloc'), memalign: dl('memalign') };
 
 export class InstrumentError extends Error {}
 
@@ -113,36 +112,48 @@ function instrumentRust(m, h) {
 
 function instrumentDlmalloc(m, h) {
   const g = (i) => m.local.get(i, i32);
+  const all = (f) => f.paramTypes.map((_, i) => g(i)); // pass every parameter through, `self` included
+  const last = (f, k) => g(f.paramTypes.length - k); // k-th parameter from the end
+  const expect = (f, role, min, result) => {
+    if (f.paramTypes.length < min || f.paramTypes.length > min + 1 || (result === none) !== (f.results === none)) {
+      throw new InstrumentError(`hook ${role} (${f.name}) has an unexpected signature: ${f.paramTypes.length} params`);
+    }
+  };
   {
-    const f = h.malloc; // (self, size) -> ptr
-    checkSignature(f, 2, i32, 'malloc');
+    const f = h.malloc; // ([self,] size) -> ptr
+    expect(f, 'malloc', 1, i32);
     const orig = moveBody(m, f);
     const imp = addImport(m, 'on_alloc', [i32, i32, i32], i32);
-    replaceBody(m, f, m.call(imp, [m.call(orig, [g(0), g(1)], i32), g(1), m.i32.const(0)], i32));
+    replaceBody(m, f, m.call(imp, [m.call(orig, all(f), i32), last(f, 1), m.i32.const(0)], i32));
   }
   {
-    const f = h.memalign; // (self, align, size) -> ptr
-    checkSignature(f, 3, i32, 'memalign');
+    const f = h.memalign; // ([self,] align, size) -> ptr
+    expect(f, 'memalign', 2, i32);
     const orig = moveBody(m, f);
     const imp = addImport(m, 'on_alloc_aligned', [i32, i32, i32], i32);
-    replaceBody(m, f, m.call(imp, [m.call(orig, [g(0), g(1), g(2)], i32), g(2), g(1)], i32));
+    replaceBody(m, f, m.call(imp, [m.call(orig, all(f), i32), last(f, 1), last(f, 2)], i32));
   }
   {
-    const f = h.free; // (self, ptr): size unknown here, JS looks it up
-    checkSignature(f, 2, none, 'free');
+    const f = h.free; // ([self,] ptr): the size is not passed here, the tracer looks it up
+    expect(f, 'free', 1, none);
     const orig = moveBody(m, f);
     const imp = addImport(m, 'on_dealloc', [i32, i32, i32], none);
-    replaceBody(m, f, m.block(null, [m.call(imp, [g(1), m.i32.const(0), m.i32.const(0)], none), m.call(orig, [g(0), g(1)], none)]));
+    replaceBody(m, f, m.block(null, [m.call(imp, [last(f, 1), m.i32.const(0), m.i32.const(0)], none), m.call(orig, all(f), none)]));
   }
   {
-    const f = h.realloc; // (self, ptr, size) -> ptr; it may call malloc/free itself: JS ignores nested calls
-    checkSignature(f, 3, i32, 'realloc');
+    // ([self,] ptr, size) -> ptr, or the __rust_realloc shim (ptr, old, align, new) -> ptr. It may call
+    // malloc/free itself: the tracer ignores allocator calls nested in a realloc.
+    const f = h.realloc;
+    const ptr = f.rustShim ? g(0) : last(f, 2);
+    const size = f.rustShim ? g(3) : last(f, 1);
+    if (f.rustShim) checkSignature(f, 4, i32, 'realloc');
+    else expect(f, 'realloc', 2, i32);
     const orig = moveBody(m, f);
     const before = addImport(m, 'on_realloc_before', [i32, i32, i32, i32], none);
     const after = addImport(m, 'on_realloc_after', [i32, i32, i32, i32, i32], i32);
     replaceBody(m, f, m.block(null, [
-      m.call(before, [g(1), m.i32.const(0), m.i32.const(0), g(2)], none),
-      m.call(after, [g(1), m.i32.const(0), m.i32.const(0), g(2), m.call(orig, [g(0), g(1), g(2)], i32)], i32),
+      m.call(before, [ptr, m.i32.const(0), m.i32.const(0), size], none),
+      m.call(after, [ptr, m.i32.const(0), m.i32.const(0), size, m.call(orig, all(f), i32)], i32),
     ], i32));
   }
 }
@@ -159,6 +170,11 @@ export function instrument(inputBytes, { hooks = 'auto' } = {}) {
 
   const rust = findHooks(funcs, RUST, 'rust allocator shims');
   const dl = findHooks(funcs, DLMALLOC, 'dlmalloc');
+  if (dl.missing.includes('realloc') && rust.found.realloc) {
+    dl.found.realloc = rust.found.realloc; // Dlmalloc::realloc inlined into the shim
+    dl.found.realloc.rustShim = true;
+    dl.missing = dl.missing.filter((r) => r !== 'realloc');
+  }
   let set = hooks;
   if (set === 'auto') set = rust.missing.length === 0 ? 'rust' : dl.missing.length === 0 ? 'dlmalloc' : null;
   if (set === null || (set === 'rust' && rust.missing.length) || (set === 'dlmalloc' && dl.missing.length)) {

@@ -140,6 +140,24 @@ test('dlmalloc hook set: nested malloc inside realloc is not counted twice', () 
   assert.equal(s.free_calls - before.free_calls, 2);
 });
 
+test('legacy dlmalloc names with `self` optimized away and realloc in __rust_realloc (o1js 2.10)', () => {
+  const { exports: w, report } = load('dlmalloc-legacy');
+  assert.equal(report.hook_set, 'dlmalloc');
+  assert.equal(report.hooks.realloc, '__rust_realloc');
+  tracer.snapshot(300, 'test', 0);
+  const before = lastSnapshot();
+  const a = w.make(40);
+  w.make_zeroed(24);
+  const b = w.grow(a, 40, 400); // frees and mallocs inside: counted once, as a realloc
+  w.release(b, 0);
+  tracer.snapshot(301, 'test', 0);
+  const s = lastSnapshot();
+  assert.equal(s.live_heap_bytes - before.live_heap_bytes, 24);
+  assert.equal(s.alloc_calls - before.alloc_calls, 3);
+  assert.equal(s.free_calls - before.free_calls, 2);
+  assert.equal(s.unknown_frees, before.unknown_frees);
+});
+
 test('a binary without allocator names stops with an error naming what is missing', () => {
   assert.throws(() => instrument(buildModule('none')), (e) => e instanceof InstrumentError && /__rust|alloc/.test(e.message) && /dlmalloc/.test(e.message));
 });
