@@ -8,7 +8,7 @@ from pathlib import Path
 from doit.tools import config_changed
 
 from analysis import config as config_mod
-from analysis import step0_steps, step2_steps
+from analysis import compat_steps, step0_steps, step2_steps
 
 DOIT_CONFIG = {"default_verbosity": 2, "action_string_formatting": "new"}
 
@@ -134,6 +134,18 @@ def task_trace_overhead():
             "uptodate": [config_changed({"bench": CFG["bench"], "trace": t})]}
 
 
+def task_trace_compat():
+    """Step 2 check: the same instrumenter on an older o1js (plonk_wasm era), a short traced run."""
+    for version in CFG["trace"]["compat_versions"]:
+        d = compat_steps.compat_dir(version)
+        yield {"name": version,
+               "actions": [(compat_steps.run_check, [CFG, version])],
+               "file_dep": [_rel(d / "package-lock.json"), *map(str, step2_steps.INSTRUMENTER), *map(str, BENCH_JS),
+                            "analysis/compat_steps.py"],
+               "targets": [_rel(compat_steps.summary_path(CFG, version))],
+               "uptodate": [config_changed({"bench": CFG["bench"], "iterations": CFG["trace"]["compat_iterations"]})]}
+
+
 def _python() -> str:
     import sys
     return sys.executable
@@ -167,7 +179,8 @@ def _write_step2_report():
         json.loads(step2_steps.instrument_report(CFG).read_text()),
         {s: json.loads(step3_steps.result_path(CFG, s).read_text()) for s in CFG["trace"]["scenarios"]},
         json.loads(ov.read_text()) if ov.exists() else None, Path("STEP_2.md"),
-        json.loads(sp.read_text()) if sp.exists() else None)
+        json.loads(sp.read_text()) if sp.exists() else None,
+        [json.loads(compat_steps.summary_path(CFG, v).read_text()) for v in CFG["trace"]["compat_versions"]])
 
 
 def task_step2_report():
@@ -175,6 +188,7 @@ def task_step2_report():
     return {"actions": [_write_step2_report],
             "file_dep": [_rel(step2_steps.instrument_report(CFG)), _rel(CFG.artifacts / "step2" / "overhead.json"),
                          *[_rel(step3_steps.result_path(CFG, s)) for s in CFG["trace"]["scenarios"]],
+                         *[_rel(compat_steps.summary_path(CFG, v)) for v in CFG["trace"]["compat_versions"]],
                          "analysis/step2_report.py", "schemas/trace-event.schema.json"],
             "targets": ["STEP_2.md"]}
 

@@ -1,7 +1,8 @@
 """Benchmark of the trace-log parser (not a test): python -m analysis.bench_parser [--lines N]
 
 Writes a realistic log to a temporary file (about 48 % ALLOCATE with site, 45 % DROP, some noise,
-SITE lines before first use, a SNAPSHOT and its SITE_LIVE lines per iteration, a few leaking types),
+SITE lines before first use, a SNAPSHOT and its SITE_LIVE lines per iteration, a few leaking types;
+ALLOCATE/DROP lines as the binary route writes them, --source-route for the source route's),
 then parses it in a child process that does nothing else, and prints lines per second and the
 child's peak RSS (getrusage ru_maxrss), so generating the log does not count.
 --reordered writes ALLOCATE/DROP keys in another order, which the regex fast path does not take:
@@ -38,7 +39,10 @@ NOISE = [b"proving step %d ... done", b"(node:%d) ExperimentalWarning: ESM loade
 HOWS = [b"free", b"finalizer", b"consumed", b"rust"]
 
 
-def write_log(path: Path, lines: int, seed: int = 1, reordered: bool = False, iterations: int = 10) -> None:
+def write_log(path: Path, lines: int, seed: int = 1, reordered: bool = False, source_route: bool = False,
+              iterations: int = 10) -> None:
+    """ALLOCATE/DROP lines as the binary route writes them (site, tid, ptr / freed, how, tid), or as the
+    source route does (source_route: site only), or with keys out of schema order (reordered)."""
     rnd = random.Random(seed)
     names = [t[0] for t in TYPES]
     weights = [t[1] for t in TYPES]
@@ -65,10 +69,16 @@ def write_log(path: Path, lines: int, seed: int = 1, reordered: bool = False, it
                                % (site, site % 900 + 1))
                 size = max(1, int(rnd.expovariate(1 / mean)))
                 t = name.encode()
+                tid = 0 if rnd.random() < 0.9 else rnd.randint(1, 3)
+                ptr = 1_100_000 + (next_id * 88) % 15_000_000
                 if reordered:
-                    out.append(b'@{"id":%d,"type":"%s","size":%d,"site":%d,"ev":"ALLOCATE"}' % (next_id, t, size, site))
-                else:
+                    out.append(b'@{"id":%d,"type":"%s","size":%d,"site":%d,"ev":"ALLOCATE","tid":%d,"ptr":%d}'
+                               % (next_id, t, size, site, tid, ptr))
+                elif source_route:
                     out.append(b'@{"ev":"ALLOCATE","size":%d,"type":"%s","id":%d,"site":%d}' % (size, t, next_id, site))
+                else:  # the binary route's line: site, tid and ptr
+                    out.append(b'@{"ev":"ALLOCATE","size":%d,"type":"%s","id":%d,"site":%d,"tid":%d,"ptr":%d}'
+                               % (size, t, next_id, site, tid, ptr))
                 if rnd.random() >= leak:
                     live.append((next_id, t, size))
                 next_id += 1
@@ -83,11 +93,14 @@ def write_log(path: Path, lines: int, seed: int = 1, reordered: bool = False, it
                 how = HOWS[ident % 4]
                 if reordered:
                     out.append(b'@{"how":"%s","id":%d,"size":%d,"type":"%s","ev":"DROP"}' % (how, ident, size, t))
-                elif ident % 3:
-                    out.append(b'@{"ev":"DROP","size":%d,"type":"%s","id":%d,"how":"%s"}' % (size, t, ident, how))
-                else:
-                    out.append(b'@{"ev":"DROP","size":%d,"type":"%s","id":%d,"freed":%d,"how":"%s","tid":%d}'
-                               % (size, t, ident, size, how, ident % 2))
+                elif source_route:
+                    out.append(b'@{"ev":"DROP","size":%d,"type":"%s","id":%d}' % (size, t, ident))
+                elif how == b"rust":  # binary route, a worker thread
+                    out.append(b'@{"ev":"DROP","size":%d,"type":"%s","id":%d,"how":"rust","tid":%d}'
+                               % (size, t, ident, 1 + ident % 3))
+                else:  # binary route, main thread
+                    out.append(b'@{"ev":"DROP","size":%d,"type":"%s","id":%d,"freed":%d,"how":"%s","tid":0}'
+                               % (size, t, ident, size + 16, how))
             else:
                 noise = rnd.choice(NOISE)
                 out.append(noise % written if b"%d" in noise else noise)
@@ -123,12 +136,13 @@ print(json.dumps({"seconds": dt, "cpu_seconds": dc, "lines": r.lines_total, "noi
 """
 
 
-def run(lines: int, reordered: bool = False, keep: Path | None = None, log: Path | None = None) -> dict:
+def run(lines: int, reordered: bool = False, keep: Path | None = None, log: Path | None = None,
+        source_route: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = log or keep or Path(tmp) / "trace.log"
         t = time.perf_counter()
         if not log:
-            write_log(path, lines, reordered=reordered)
+            write_log(path, lines, reordered=reordered, source_route=source_route)
         gen = time.perf_counter() - t
         size = path.stat().st_size
         t = time.perf_counter()
@@ -151,10 +165,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analysis.bench_parser", description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=10_000_000)
     ap.add_argument("--reordered", action="store_true", help="keys out of schema order (slow path)")
+    ap.add_argument("--source-route", action="store_true", help="the source route's shorter lines")
     ap.add_argument("--keep", type=Path, help="write the log here and keep it")
     ap.add_argument("--log", type=Path, help="parse this existing log instead of generating one")
     args = ap.parse_args(argv)
-    r = run(args.lines, args.reordered, args.keep, args.log)
+    r = run(args.lines, args.reordered, args.keep, args.log, args.source_route)
     print(f"log: {r['lines']:,} lines, {r['bytes'] / 2**20:,.0f} MiB (generated in {r['generate_s']:.1f} s); "
           f"events {r['events']}, noise {r['noise']:,}, never dropped {r['never_dropped']:,}")
     print(f"parse: {r['parse_s']:.2f} s wall in the child ({r['child_wall_s']:.2f} s with start-up) -> "

@@ -86,6 +86,18 @@ class Columns:
             done += take
         self.n += k
 
+    def append_where(self, mask: np.ndarray, **arrays) -> None:
+        """append(**{k: a[mask]}), written straight into the part when it fits."""
+        k = int(np.count_nonzero(mask))
+        parts = self.parts[next(iter(self.parts))]
+        if not parts or self._fill + k > self.rows_per_part:
+            self.append(**{name: a[mask] for name, a in arrays.items()})
+            return
+        for name, a in arrays.items():
+            np.compress(mask, a, out=self.parts[name][-1][self._fill: self._fill + k])
+        self._fill += k
+        self.n += k
+
     def finish(self) -> dict[str, np.ndarray]:
         out = {}
         for name, parts in self.parts.items():
@@ -109,20 +121,21 @@ DROP_COLUMNS = dict(id=np.int64, size=np.int64, type=np.int32, line=np.int64)
 
 
 def read_blocks(stream: BinaryIO, block_bytes: int = BLOCK_BYTES):
-    """Yield chunks that end with a newline; return (via StopIteration.value) the unterminated tail."""
-    carry: list[bytes] = []
+    """Yield (buffer, end): buffer[:end] is a run of complete lines, and at least len(PAD) bytes of
+    buffer follow it (the start of the next line, then PAD), so 8-byte reads near `end` stay inside.
+    Returns (via StopIteration.value) the unterminated last line, b'' if none."""
+    carry = b""
     while True:
         data = stream.read(block_bytes)
         if not data:
-            break
+            return carry
         cut = data.rfind(b"\n")
         if cut < 0:
-            carry.append(data)  # one long line spanning reads
+            carry += data  # a line longer than a block: rare, the copy does not matter
             continue
-        carry.append(data[: cut + 1])
-        yield b"".join(carry)
-        carry = [data[cut + 1:]] if cut + 1 < len(data) else []
-    return b"".join(carry)
+        buffer = b"".join((carry, data, PAD))  # the one copy of the data
+        yield buffer, len(carry) + cut + 1
+        carry = data[cut + 1:]
 
 
 class Collector:
@@ -155,20 +168,22 @@ class Collector:
         blocks = read_blocks(stream, block_bytes)
         while True:
             try:
-                block = next(blocks)
+                buffer, end = next(blocks)
             except StopIteration as stop:
                 self.feed_tail(stop.value)
                 return
-            self.feed_block(block)
+            self.feed_block(buffer, end)
             if self._progress and self.lines_total >= self._next_progress:
                 self._progress(self.lines_total)
                 self._next_progress = (self.lines_total // self._progress_every + 1) * self._progress_every
 
-    def feed_block(self, block: bytes) -> None:
-        """A run of complete lines (ends with a newline)."""
+    def feed_block(self, buffer: bytes, end: int | None = None) -> None:
+        """buffer[:end] is a run of complete lines (ends with a newline)."""
+        if end is None:  # a bare block: add the padding the number reader needs
+            buffer, end = buffer + PAD, len(buffer)
         first_line = self.lines_total + 1
-        buf = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(buf == _NL)
+        buf = np.frombuffer(buffer, dtype=np.uint8)
+        ends = np.flatnonzero(buf[:end] == _NL)
         starts = np.empty_like(ends)
         if len(ends):
             starts[0] = 0
@@ -178,10 +193,10 @@ class Collector:
         self.noise_lines += len(ends) - len(at)
         if not len(at):
             return
-        found = FAST_LINE.findall(block)  # per '@' line: its type name if canonical, else b''
+        found = FAST_LINE.findall(buffer, 0, end)  # per '@' line: its type name if canonical, else b''
         if len(found) != len(at):  # cannot happen by construction; stay correct if it ever does
             for i in at:
-                self._slow_line(block[starts[i] + 1: ends[i]], first_line + int(i))
+                self._slow_line(buffer[starts[i] + 1: ends[i]], first_line + int(i))
             self._flush_pending()
             return
         codes = np.fromiter(map(self.types.__getitem__, found), dtype=np.int32, count=len(found))
@@ -191,17 +206,16 @@ class Collector:
         fast = codes >= 0
         if not fast.all():
             for i in np.flatnonzero(~fast):
-                self._slow_line(block[at_start[i] + 1: ends[at[i]]], int(lines[i]))
+                self._slow_line(buffer[at_start[i] + 1: ends[at[i]]], int(lines[i]))
             codes, at_start, lines = codes[fast], at_start[fast], lines[fast]
         if len(codes):
-            self._take_canonical(block, at_start, codes, lines)
+            self._take_canonical(buf, buffer, at_start, codes, lines)
         self._flush_pending()
 
-    def _take_canonical(self, block: bytes, s: np.ndarray, codes: np.ndarray, lines: np.ndarray) -> None:
+    def _take_canonical(self, buf: np.ndarray, buffer: bytes, s: np.ndarray, codes: np.ndarray,
+                        lines: np.ndarray) -> None:
         """Values of canonical lines starting at offsets s, read at their fixed offsets."""
-        padded = block + PAD
-        buf = np.frombuffer(padded, dtype=np.uint8)
-        words = word_view(padded)
+        words = word_view(buffer)
         is_alloc = buf[s + KIND_OFFSET] == ord("A")
         size_start = s + np.where(is_alloc, SIZE_OFFSET["ALLOCATE"], SIZE_OFFSET["DROP"])
         sizes, size_len = parse_uints(words, size_start)
@@ -212,10 +226,8 @@ class Collector:
         # ',"s' after the id: a site (the other ALLOCATE keys are tid and ptr)
         more = np.flatnonzero(is_alloc & (buf[id_end] == ord(",")) & (buf[id_end + 2] == ord("s")))
         sites[more] = parse_uints(words, id_end[more] + AFTER_ID_SITE)[0]
-        is_drop = ~is_alloc
-        self.alloc.append(id=ids[is_alloc], size=sizes[is_alloc], type=codes[is_alloc],
-                          site=sites[is_alloc], line=lines[is_alloc])
-        self.drop.append(id=ids[is_drop], size=sizes[is_drop], type=codes[is_drop], line=lines[is_drop])
+        self.alloc.append_where(is_alloc, id=ids, size=sizes, type=codes, site=sites, line=lines)
+        self.drop.append_where(~is_alloc, id=ids, size=sizes, type=codes, line=lines)
 
     def _type_lengths(self) -> np.ndarray:
         if len(self._type_len) != len(self.types.names):

@@ -27,32 +27,30 @@ def _leading_digits(x: np.ndarray) -> np.ndarray:
     """x: 8 bytes xor '0' per row (digits became 0..9). -> count of leading digit bytes (0..8)."""
     nondigit = (((x & _LOW7) + _PLUS_118) | x) & _HIGH
     lowest = nondigit & (~nondigit + _U(1))             # lowest set bit, 0 when all 8 are digits
-    # log2 of a power of two is exact in float64; bit 8k+7 set -> k digits before it
-    count = (np.log2(np.where(lowest == 0, 2.0**71, lowest.astype(np.float64))) - 7) / 8
-    return count.astype(np.int64)
+    # lowest = 2**(8k+7) for k leading digits: read k from the float64 exponent (exact for 2**n)
+    k = ((lowest.astype(np.float64).view(np.int64) >> 52) - (1023 + 7)) >> 3
+    return np.where(lowest == 0, 8, k)
 
 
 def _value8(x: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Value of the first `count` digit bytes of x (first digit in the lowest byte), count 1..8."""
-    v = x << ((8 - count.astype(np.uint64)) * _U(8))      # digits to the top bytes, zeros in front
+    """Value of the first `count` digit bytes of x (first digit in the lowest byte), count 0..8."""
+    v = x << ((8 - np.maximum(count, 1).astype(np.uint64)) * _U(8))   # digits to the top bytes
     v = (v * _U(10) + (v >> _U(8))) & _U(0x00FF00FF00FF00FF)
     v = (v * _U(100) + (v >> _U(16))) & _U(0x0000FFFF0000FFFF)
-    return (v * _U(10000) + (v >> _U(32))) & _U(0xFFFFFFFF)
+    v = (v * _U(10000) + (v >> _U(32))) & _U(0xFFFFFFFF)
+    return np.where(count > 0, v, _U(0))
 
 
 def parse_uints(words: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Numbers starting at byte offsets `start` -> (values int64, digit counts int64)."""
-    value = np.zeros(len(start), np.uint64)
-    length = np.zeros(len(start), np.int64)
-    rows = np.arange(len(start))
-    for _ in range(3):  # 3 words hold the 18 digits the regex allows
-        if not len(rows):
-            break
-        x = words[start[rows] + length[rows]] ^ _ZEROS
+    x = words[start] ^ _ZEROS
+    length = _leading_digits(x)
+    value = _value8(x, length)
+    more = np.flatnonzero(length == 8)  # 9 to 18 digits: rare, two more words at most
+    while len(more):
+        x = words[start[more] + length[more]] ^ _ZEROS
         count = _leading_digits(x)
-        some = count > 0
-        rows, x, count = rows[some], x[some], count[some]
-        value[rows] = value[rows] * _POW10[count] + _value8(x, count)
-        length[rows] += count
-        rows = rows[count == 8]
+        value[more] = value[more] * _POW10[count] + _value8(x, count)
+        length[more] += count
+        more = more[count == 8]
     return value.astype(np.int64), length

@@ -4,7 +4,7 @@ import sys
 
 from analysis.paths import ROOT
 
-STEPS = ["node_deps", "step0", "step0_report", "inventory", "instrument", "trace", "trace_overhead", "analyze",
+STEPS = ["node_deps", "step0", "step0_report", "inventory", "instrument", "trace", "trace_overhead", "trace_compat", "analyze",
          "step2_report", "summary", "source_patch"]
 
 
