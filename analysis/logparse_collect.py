@@ -12,8 +12,8 @@ from typing import BinaryIO, Callable
 
 import numpy as np
 
-from .logparse_events import (AFTER_ID_SITE, AFTER_SIZE, AFTER_TYPE, FAST_LINE, KIND_OFFSET, SIZE_OFFSET,
-                              parse_payload)
+from .logparse_events import (AFTER_ID_SITE, AFTER_ID_TID, AFTER_SIZE, AFTER_TYPE, FAST_LINE, KIND_OFFSET,
+                              SIZE_OFFSET, parse_payload)
 from .logparse_swar import PAD, parse_uints, word_view
 
 BLOCK_BYTES = 4 << 20
@@ -214,7 +214,8 @@ class Collector:
 
     def _take_canonical(self, buf: np.ndarray, buffer: bytes, s: np.ndarray, codes: np.ndarray,
                         lines: np.ndarray) -> None:
-        """Values of canonical lines starting at offsets s, read at their fixed offsets."""
+        """Values of the lines FAST_LINE took, starting at offsets s, read at their fixed offsets;
+        the checks the regex left to numpy send a failing line to the slow path."""
         words = word_view(buffer)
         is_alloc = buf[s + KIND_OFFSET] == ord("A")
         size_start = s + np.where(is_alloc, SIZE_OFFSET["ALLOCATE"], SIZE_OFFSET["DROP"])
@@ -222,9 +223,22 @@ class Collector:
         id_start = size_start + size_len + AFTER_SIZE + self._type_lengths()[codes] + AFTER_TYPE
         ids, id_len = parse_uints(words, id_start)
         id_end = id_start + id_len
-        sites = np.full(len(s), -1, np.int64)
-        # ',"s' after the id: a site (the other ALLOCATE keys are tid and ptr)
-        more = np.flatnonzero(is_alloc & (buf[id_end] == ord(",")) & (buf[id_end + 2] == ord("s")))
+        # after the id: '}' or ',"' and the first tail key (site/tid/ptr, freed/how/tid)
+        key = np.where(buf[id_end] == ord(","), buf[id_end + 2], 0)
+        bad = (((buf[size_start] == ord("0")) & (size_len > 1)) | ((buf[id_start] == ord("0")) & (id_len > 1))
+               | np.where(is_alloc, (key == ord("f")) | (key == ord("h")), (key == ord("s")) | (key == ord("p"))))
+        drop_tid = np.flatnonzero(~is_alloc & (key == ord("t")))
+        if len(drop_tid):  # a DROP's tid must be its last key (',"tid":1,"ptr":2' is an ALLOCATE tail)
+            tid_start = id_end[drop_tid] + AFTER_ID_TID
+            bad[drop_tid] |= buf[tid_start + parse_uints(words, tid_start)[1]] != ord("}")
+        if bad.any():
+            for i in np.flatnonzero(bad):
+                self._slow_line(buffer[s[i] + 1: buffer.index(b"\n", s[i])], int(lines[i]))
+            ok = ~bad
+            is_alloc, ids, sizes, codes, lines, id_end, key = (
+                a[ok] for a in (is_alloc, ids, sizes, codes, lines, id_end, key))
+        sites = np.full(len(ids), -1, np.int64)
+        more = np.flatnonzero(is_alloc & (key == ord("s")))
         sites[more] = parse_uints(words, id_end[more] + AFTER_ID_SITE)[0]
         self.alloc.append_where(is_alloc, id=ids, size=sizes, type=codes, site=sites, line=lines)
         self.drop.append_where(~is_alloc, id=ids, size=sizes, type=codes, line=lines)

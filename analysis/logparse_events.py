@@ -31,10 +31,15 @@ STORED_INTS = {"ALLOCATE": ("size", "id", "site"), "DROP": ("size", "id"), "SITE
 
 # --- layer 1: the canonical-line regex -------------------------------------------------------
 # findall returns one item per '@' line: the type name of a canonical ALLOCATE/DROP line, or b''
-# for any other line (which then takes the slow path). The other values are read from their fixed
-# offsets with numpy (logparse_collect, logparse_swar), which the lookahead makes safe: it has
-# checked the whole line.
+# for any other line (which then takes the slow path). The regex checks the line's structure; a few
+# checks are cheaper in numpy after it and are done there (logparse_collect._take_canonical, with
+# the numbers themselves read by logparse_swar):
+#  - size and id: at most 18 digits here, no leading zero checked in numpy;
+#  - the tail after the id may be either kind's here (one pass, no lookahead); numpy rejects an
+#    ALLOCATE whose first tail key is freed/how, a DROP whose first tail key is site/ptr, and a DROP
+#    whose tid is not its last key.
 _INT = rb"(?:0|[1-9][0-9]{0,17}+)"          # JSON integer >= 0 without leading zeros, fits int64
+_DIGITS = rb"[0-9]{1,18}+"                   # size, id: leading zeros are rejected in numpy
 _TYPE = rb'[!#-\[\]-~]++'                   # printable ASCII minus space, '"' and '\': no escapes
 _HOW = rb'(?:free|finalizer|consumed|rust|unknown)'
 
@@ -43,21 +48,20 @@ def _optional(part: bytes) -> bytes:
     return rb"(?:" + part + rb"|)"  # an empty branch: cheaper in the re engine than (?:...)?
 
 
-_ALLOC_REST = (rb'","size":' + _INT + rb',"type":"' + _TYPE + rb'","id":' + _INT + _optional(rb',"site":' + _INT)
-               + _optional(rb',"tid":' + _INT) + _optional(rb',"ptr":' + _INT) + rb'\}$')
-_DROP_REST = (rb'","size":' + _INT + rb',"type":"' + _TYPE + rb'","id":' + _INT + _optional(rb',"freed":' + _INT)
-              + _optional(rb',"how":"' + _HOW + rb'"') + _optional(rb',"tid":' + _INT) + rb'\}$')
+_ALLOC_TAIL = _optional(rb',"site":' + _INT) + _optional(rb',"tid":' + _INT) + _optional(rb',"ptr":' + _INT)
+_DROP_TAIL = _optional(rb',"freed":' + _INT) + _optional(rb',"how":"' + _HOW + rb'"') + _optional(rb',"tid":' + _INT)
 # '@' as literal prefix lets the engine skip to candidates quickly; the lookbehind keeps only an
 # '@' that starts a line; the catch-all makes findall return exactly one item per '@' line.
 FAST_LINE = re.compile(
-    rb'@(?<![^\n]@)(?:\{"ev":"(?:ALLOCATE(?=' + _ALLOC_REST + rb')|DROP(?=' + _DROP_REST + rb'))'
-    rb'","size":[0-9]++,"type":"([^"]++).*|.*)', re.M)
+    rb'@(?<![^\n]@)(?:\{"ev":"(?:ALLOCATE|DROP)","size":' + _DIGITS + rb',"type":"(' + _TYPE + rb')","id":'
+    + _DIGITS + rb'(?:' + _ALLOC_TAIL + rb'|' + _DROP_TAIL + rb')\}$|.*)', re.M)
 # Byte offsets in a canonical line (from its '@'), used with FAST_LINE.
 KIND_OFFSET = len(b'@{"ev":"')                   # 'A' of ALLOCATE or 'D' of DROP
 SIZE_OFFSET = {ev: len(b'@{"ev":"%s","size":' % ev.encode()) for ev in ("ALLOCATE", "DROP")}  # first digit
 AFTER_SIZE = len(b',"type":"')                   # size end -> type start
 AFTER_TYPE = len(b'","id":')                     # type end -> id start
 AFTER_ID_SITE = len(b',"site":')                 # id end -> site start (ALLOCATE only)
+AFTER_ID_TID = len(b',"tid":')                   # id end -> tid start
 
 
 # --- layer 2: explicit checks compiled from the schema ---------------------------------------

@@ -54,6 +54,8 @@ class ScenarioFigures:
     tracked_share_of_growth: float | None = None
     leaks_by_type_in_loop: list[dict] = field(default_factory=list)
     proofs: int = 0
+    type_rates: list[dict] = field(default_factory=list)   # live bytes per type: one-time and per-proof growth
+    site_rates: list[dict] = field(default_factory=list)   # live bytes per allocation site, likewise
 
 
 def decompose(snapshot: dict) -> dict | None:
@@ -182,4 +184,62 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     if growth > 0:
         f.tracked_share_of_growth = (last.tracked_live_bytes - first.tracked_live_bytes) / growth
     f.top_growth_sites = site_growth(result, first.iteration, last.iteration)[:15]
+    if all(s.get("line") is not None for s in snaps):
+        f.type_rates = [r for r in type_rates(result, snaps) if any(r["values"])][:25]
+    f.site_rates = site_rates(result, snaps)[:25]
     return f
+
+
+def _drop_lines(result) -> np.ndarray:
+    """Per ALLOCATE row, the line of its DROP (a huge number when never dropped). Ids are unique when the
+    checks pass; with duplicates the first DROP of an id is used (the report then shows failed checks)."""
+    a_id, d_id, d_line = result.allocates["id"], result.drops["id"], result.drops["line"]
+    out = np.full(len(a_id), np.iinfo(np.int64).max, dtype=np.int64)
+    if len(d_id):
+        order = np.argsort(d_id, kind="stable")
+        ids, lines = d_id[order], d_line[order]
+        pos = np.searchsorted(ids, a_id)
+        ok = pos < len(ids)
+        ok[ok] = ids[pos[ok]] == a_id[ok]
+        out[ok] = lines[pos[ok]]
+    return out
+
+
+def rate(xs: list[int], ys: list[float]) -> dict:
+    """One-time growth (first proof) and steady growth per proof (least squares over proofs 1..N, with the
+    slope's standard error as its spread)."""
+    fit = linear_fit(xs[1:], ys[1:]) if len(xs) >= 3 else None
+    return {"first_proof": ys[1] - ys[0] if len(ys) >= 2 else None,
+            "per_proof": fit.slope if fit else None, "spread": fit.slope_stderr if fit else None,
+            "values": ys}
+
+
+def type_rates(result, snaps: list[dict]) -> list[dict]:
+    """Live bytes of tracked objects per type at every snapshot (after compile, after each proof)."""
+    a = result.allocates
+    a_line, a_size, a_type = a["line"], a["size"], a["type"]
+    d_line = _drop_lines(result)
+    its = [s["iteration"] for s in snaps]
+    rows = []
+    for code in np.unique(a_type):
+        sel = a_type == code
+        al, dl, sz = a_line[sel], d_line[sel], a_size[sel]
+        ys = [float(sz[(al < s["line"]) & (dl > s["line"])].sum()) for s in snaps]
+        r = rate(its, ys)
+        rows.append({"type": result.type_names[int(code)], **r})
+    rows.sort(key=lambda r: -(r["per_proof"] or 0))
+    return rows
+
+
+def site_rates(result, snaps: list[dict]) -> list[dict]:
+    """Live heap bytes per allocation site at every snapshot (SITE_LIVE lines)."""
+    by_it = result.site_live_by_iteration()
+    its = [s["iteration"] for s in snaps]
+    sites = set().union(*[set(by_it.get(i, {})) for i in its]) if its else set()
+    rows = []
+    for site in sites:
+        ys = [float(by_it.get(i, {}).get(site, {}).get("bytes", 0)) for i in its]
+        info = result.sites.get(site, {})
+        rows.append({"site": site, "rust": info.get("rust"), "alloc_fn": info.get("alloc_fn"), **rate(its, ys)})
+    rows.sort(key=lambda r: -(r["per_proof"] or 0))
+    return rows

@@ -98,6 +98,29 @@ def sites_table(f: ScenarioFigures) -> str:
                     tablefmt="github", disable_numparse=True)
 
 
+def _rate_cells(r: dict) -> list[str]:
+    spread = "n/a" if r["spread"] is None else mib(r["spread"], 4)
+    return [signed_mib(r["first_proof"], 4), signed_mib(r["per_proof"], 4), spread]
+
+
+def rates_tables(f: ScenarioFigures) -> list[str]:
+    types = [[r["type"], *_rate_cells(r), mib(r["values"][-1], 3)] for r in f.type_rates
+             if r["per_proof"] or r["first_proof"]][:12]
+    sites = [[r["site"], r["rust"] or "", r["alloc_fn"] or "", *_rate_cells(r), mib(r["values"][-1], 3)]
+             for r in f.site_rates if r["per_proof"] or r["first_proof"]][:12]
+    head = ["one-time growth, first proof MiB", "steady growth per proof MiB (least squares, proofs 1..N)",
+            "spread (std. error) MiB", "live at end MiB"]
+    md = ["### Leak rates", "",
+          "Live bytes per type (tracked objects: ALLOCATEd before a snapshot and not yet DROPped) and per "
+          "allocation site (SITE_LIVE), at every snapshot; the first proof's growth is shown apart from the "
+          "steady rate over the later proofs. Spread is n/a with fewer than three proofs.", ""]
+    md += [tabulate(types, headers=["type", *head], tablefmt="github", disable_numparse=True) if types
+           else "_No tracked type's live bytes changed over the loop._", ""]
+    md += [tabulate(sites, headers=["site", "boundary export", "allocating Rust fn (≥ 64 KiB)", *head],
+                    tablefmt="github", disable_numparse=True) if sites else "_No site's live bytes changed._", ""]
+    return md
+
+
 def findings(f: ScenarioFigures, result) -> list[str]:
     out = []
     if result.ok:
@@ -129,6 +152,7 @@ def findings(f: ScenarioFigures, result) -> list[str]:
 def scenario_section(scenario: str, result, f: ScenarioFigures) -> list[str]:
     md = [f"## Scenario `{scenario}`", "", "### Findings (generated from the data)", ""]
     md += [f"- {x}" for x in findings(f, result)] + [""]
+    md += rates_tables(f)
     md += ["### Checks", "", "```", format_checks(result), "```", ""]
     md += ["### Types by bytes never dropped", "",
            "Bytes never dropped = sizes of ALLOCATE lines with no DROP by the end of the run (objects still alive "

@@ -47,8 +47,15 @@ def _memory_lines(scenario: str, fig: dict) -> list[str]:
 
 
 def _leak_table(fig: dict) -> str:
-    rows = [[r["type"], r["count"], mib(r["bytes"], 3), mib(r["bytes_per_proof"], 4)] for r in fig["leaks_by_type_in_loop"][:10]]
-    return tabulate(rows, headers=["type", "objects never dropped", "MiB", "MiB per proof"], tablefmt="github") \
+    rates = {r["type"]: r for r in fig.get("type_rates", [])}
+    rows = []
+    for r in fig["leaks_by_type_in_loop"][:10]:
+        rt = rates.get(r["type"], {})
+        spread = rt.get("spread")
+        rows.append([r["type"], r["count"], mib(r["bytes"], 3), mib(r["bytes_per_proof"], 4),
+                     signed_mib(rt.get("per_proof"), 4) + ("" if spread is None else f" ± {mib(spread, 4)}")])
+    return tabulate(rows, headers=["type", "objects never dropped", "MiB", "MiB per proof (mean)",
+                                   "steady live growth per proof MiB (± std. error)"], tablefmt="github") \
         if rows else "_No object created during the proving loop stayed alive._"
 
 

@@ -75,3 +75,18 @@ def test_reports_render_from_the_figures(result, tmp_path):
     summary = (tmp_path / "SUMMARY.md").read_text()
     assert "| Leaky" in summary and "`Tidy`" in summary  # leaker ranked, perfectly dropped type listed
     assert "Keeper" not in summary.split("## Types dropped perfectly")[0].split("## Biggest leakers")[1]
+
+
+def test_leak_rates_per_type(result):
+    f = figures("trivial", result, None)
+    rates = {r["type"]: r for r in f.type_rates}
+    assert rates["Leaky"]["values"] == [0, 100, 200]
+    assert rates["Leaky"]["first_proof"] == 100 and rates["Leaky"]["per_proof"] == pytest.approx(100)
+    assert rates["Keeper"]["values"] == [5000, 5000, 5000] and rates["Keeper"]["per_proof"] == pytest.approx(0)
+    assert "Tidy" not in rates  # never live at a snapshot
+
+
+def test_rate_spread_needs_three_proofs():
+    from analysis.step3_figures import rate
+    r = rate([0, 1, 2, 3, 4], [0, 10, 21, 29, 40])
+    assert r["first_proof"] == 10 and r["per_proof"] == pytest.approx(9.9) and r["spread"] > 0
