@@ -173,7 +173,8 @@ def main(argv=None) -> int:
     print(f"log: {r['lines']:,} lines, {r['bytes'] / 2**20:,.0f} MiB (generated in {r['generate_s']:.1f} s); "
           f"events {r['events']}, noise {r['noise']:,}, never dropped {r['never_dropped']:,}")
     print(f"parse: {r['parse_s']:.2f} s wall in the child ({r['child_wall_s']:.2f} s with start-up) -> "
-          f"{r['lines_per_s']:,.0f} lines/s; {r['cpu_s']:.2f} s CPU -> {r['lines_per_cpu_s']:,.0f} lines per CPU second")
+          f"{r['lines_per_s']:,.0f} lines/s; {r['cpu_s']:.2f} s CPU -> "
+          f"{r['lines_per_cpu_s']:,.0f} lines per CPU second")
     print(f"peak RSS of the parsing process {r['peak_rss_mib']:,.0f} MiB "
           f"(ru_maxrss self; RUSAGE_CHILDREN in the parent: {r['children_maxrss_mib']:,.0f} MiB)")
     if r["failed_checks"]:

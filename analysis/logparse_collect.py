@@ -7,6 +7,7 @@ noise, event, malformed, or truncated (an unterminated last '@' line that is not
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
@@ -27,7 +28,8 @@ class Example:
 
 
 class Tally:
-    """A check's count plus its first examples (in the order found)."""
+    """A check's count plus its examples with the smallest line numbers (lines may come a little
+    out of order: a block's slow lines are handled in two passes)."""
 
     def __init__(self, max_examples: int):
         self.count = 0
@@ -36,8 +38,11 @@ class Tally:
 
     def add(self, line: int | None, detail: str) -> None:
         self.count += 1
-        if len(self.examples) < self._max:
-            self.examples.append(Example(line, detail))
+        if not self._max:
+            return
+        if len(self.examples) < self._max or (line is not None and line < (self.examples[-1].line or 0)):
+            bisect.insort(self.examples, Example(line, detail), key=lambda e: -1 if e.line is None else e.line)
+            del self.examples[self._max:]
 
 
 class _Interner(dict):

@@ -14,14 +14,16 @@ def format_checks(result: ParseResult) -> str:
     ev = result.events
     out = [
         f"{result.source}: {_n(result.lines_total)} lines: {_n(result.event_lines)} events, "
-        f"{_n(result.noise_lines)} noise, {_n(result.malformed_lines)} malformed, {_n(result.truncated_lines)} truncated",
+        f"{_n(result.noise_lines)} noise, {_n(result.malformed_lines)} malformed, "
+        f"{_n(result.truncated_lines)} truncated",
         "events: " + ", ".join(f"{k} {_n(v)}" for k, v in ev.items()),
         f"never dropped: {_n(result.totals['never_dropped'])} of {_n(ev['ALLOCATE'])} ALLOCATEs, "
         f"{_n(result.totals['never_dropped_bytes'])} bytes",
         "checks:",
     ]
     for name, t in result.checks.items():
-        out.append(f"  {'FAIL' if t.count else 'ok  '} {name}: {_n(t.count)}" + (f"  ({CHECKS[name]})" if t.count else ""))
+        why = f"  ({CHECKS[name]})" if t.count else ""
+        out.append(f"  {'FAIL' if t.count else 'ok  '} {name}: {_n(t.count)}{why}")
         for e in t.examples:
             out.append(f"         {'line ' + str(e.line) if e.line is not None else '-'}: {e.detail}")
         if t.count > len(t.examples) and t.examples:

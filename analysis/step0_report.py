@@ -190,8 +190,9 @@ def _findings(scenario: str, runs: list[Run]) -> list[str]:
                      "round still ran FinalizationRegistry callbacks.")
     else:
         used = [len(s["finalized_per_round"]) for x in runs for s in x.samples]
+        needed = f"{min(used)}" if min(used) == max(used) else f"{min(used)} to {max(used)}"
         lines.append(f"GC settling was enough at every sample of every run: each ended with a GC + task-turn round "
-                     f"that ran no FinalizationRegistry callback ({min(used)} to {max(used)} rounds were needed; "
+                     f"that ran no FinalizationRegistry callback ({needed} rounds per sample; "
                      "column 'finalized per GC round').")
     handles = [s["handles_live"] for s in r.samples if s["iteration"] >= 0]
     if handles:

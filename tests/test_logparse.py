@@ -1,6 +1,7 @@
 """The Step 3 trace-log parser on small logs written here, with exact expected numbers."""
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 
 from analysis import logparse_collect
-from analysis.logparse import CHECKS, format_checks, format_table, format_type_sites, parse_bytes, parse_file
+from analysis.logparse import (CHECKS, format_checks, format_table, format_type_sites, parse_bytes, parse_file,
+                               parse_stream)
 from analysis.logparse_events import FAST_LINE, check_event
 from analysis.paths import ROOT, schema_path
 
@@ -190,6 +192,15 @@ MALFORMED = [
     ('@{"ev":"DROP","size":1,"type":"T","id":1,"how":"gc"}', "'how' must be"),
     ('@{"ev":"DROP","size":1,"type":"T","id":1,"site":3}', "unknown key"),
     ('@{"ev":"ALLOCATE","size":1,"type":"T","id":9223372036854775808}', "beyond the parser's range"),
+    # near misses of the fast path's shape (checked partly in numpy)
+    ('@{"ev":"ALLOCATE","size":1,"type":"T","id":007}', "bad JSON"),
+    ('@{"ev":"ALLOCATE","size":1,"type":"T","id":1,"site":01}', "bad JSON"),
+    ('@{"ev":"DROP","size":1,"type":"T","id":1,"tid":0,"ptr":5}', "unknown key"),
+    ('@{"ev":"DROP","size":1,"type":"T","id":1,"ptr":5}', "unknown key"),
+    ('@{"ev":"ALLOCATE","size":1,"type":"T","id":1,"freed":5}', "unknown key"),
+    ('@{"ev":"ALLOCATE","size":1,"type":"T","id":1,"how":"free","tid":0}', "unknown key"),
+    ('@{"ev":"ALLOCATE","size":1,"type":"T","id":1,"tid":0,"site":1}', "ALLOCATE"),   # valid, slow path
+    ('@{"ev":"DROP","size":1,"type":"T","id":1,"tid":0,"how":"free"}', "DROP"),       # valid, slow path
     ('@{"ev":"SITE"}', "missing 'site'"),
     ('@{"ev":"SITE","site":1,"stack":[1]}', "'stack' must be"),
     ('@{"ev":"SNAPSHOT","iteration":-2,"phase":"p","memory_bytes":1,"live_heap_bytes":1,"live_blocks":1}',
@@ -201,6 +212,9 @@ MALFORMED = [
 @pytest.mark.parametrize("text,reason", MALFORMED)
 def test_malformed_line_is_counted_with_its_number_and_the_run_goes_on(text, reason):
     r = parse("noise", A(1, 1), text, D(1, 1))
+    if reason in ("ALLOCATE", "DROP"):  # keys out of order: valid, taken by the slow path
+        assert r.malformed_lines == 0 and r.events[reason] == 2
+        return
     assert counts(r) == {"malformed_lines": 1}
     ex = r.checks["malformed_lines"].examples[0]
     assert ex.line == 3 and reason in ex.detail
@@ -303,11 +317,11 @@ def test_fallback_when_the_regex_disagrees_on_the_line_count(monkeypatch):
 
 def test_max_examples_and_progress():
     seen = []
-    from analysis.logparse import parse_stream
-    import io
     r = parse_stream(io.BytesIO(log(*["@x"] * 30)), max_examples=3, progress=seen.append, block_bytes=16)
     assert r.checks["malformed_lines"].count == 30 and lines_of(r, "malformed_lines") == [1, 2, 3]
     assert seen == []  # fewer lines than the 5-million progress step
+    parse_stream(io.BytesIO(log(*["@x"] * 30)), progress=seen.append, progress_every=10, block_bytes=16)
+    assert len(seen) == 3 and seen == sorted(seen) and seen[0] >= 10 and seen[-1] == 30
 
 
 def test_parse_file_reads_a_path_and_stdin(tmp_path, monkeypatch):
