@@ -80,7 +80,7 @@ test('every handle that owns a block gets one ALLOCATE; the block dealloc a DROP
   const handle = WasmThing.__wrap(block + 8);
   assert.equal(handle.__wbg_ptr, block + 8);
   WasmThing.__wrap(block + 8); // a second handle on the same value: no second object
-  w.make(8); // the next outer call writes the pending ALLOCATE
+  tracer.flush(); // pending handles are written at a snapshot, at exit, or when needed first
   const alloc = events().filter((e) => e.ev === 'ALLOCATE' && e.ptr === block + 8);
   assert.equal(alloc.length, 1);
   assert.equal(alloc[0].type, 'WasmThing');
@@ -138,6 +138,25 @@ test('dlmalloc hook set: nested malloc inside realloc is not counted twice', () 
   assert.equal(s.live_heap_bytes - before.live_heap_bytes, 24);
   assert.equal(s.alloc_calls - before.alloc_calls, 3);
   assert.equal(s.free_calls - before.free_calls, 2);
+});
+
+test('a handle wrapped calls after its value was built still gets that call\'s bytes', () => {
+  const { exports: w } = load('rust');
+  class WasmLater { free() {} }
+  tracer.instrumentClasses({ WasmLater });
+  const api = tracer.wrapExports({
+    build() { const blocks = [w.make(24), w.make(24)]; w.make(200); w.make(200); return blocks; }, // 2 values + what they own
+    other() { return w.make(1000); }, // unrelated work between building and wrapping
+  });
+  const [a, b] = api.build();
+  const unrelated = api.other();
+  const x = Object.create(WasmLater.prototype); x.__wbg_ptr = a + 8;
+  api.other();
+  const y = Object.create(WasmLater.prototype); y.__wbg_ptr = b + 8;
+  tracer.flush();
+  const ev = events().filter((e) => e.ev === 'ALLOCATE' && e.type === 'WasmLater');
+  assert.deepEqual(ev.map((e) => e.size), [24 + 200, 24 + 200]);
+  assert.ok(unrelated);
 });
 
 test('legacy dlmalloc names with `self` optimized away and realloc in __rust_realloc (o1js 2.10)', () => {

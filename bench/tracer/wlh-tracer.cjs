@@ -27,8 +27,11 @@ const L = 0, NEXT_ID = 1, NEXT_SITE = 2, EPOCH = 3, CUR_EXPORT = 4, NEXT_TID = 5
 // num (Float64): live bytes, live blocks, alloc calls, free calls, epoch live bytes, tracked live objects,
 // tracked live bytes, table full, unknown frees, stale entries replaced, shared handles, unmatched handles,
 // epoch bytes claimed
-const LIVE = 0, BLOCKS = 1, ALLOCS = 2, FREES = 3, EPOCH_LIVE = 4, OBJS = 5, OBJ_BYTES = 6, FULL = 7,
-  UNKNOWN_FREE = 8, STALE = 9, SHARED_HANDLES = 10, UNMATCHED = 11, CLAIMED = 12;
+const LIVE = 0, BLOCKS = 1, ALLOCS = 2, FREES = 3, OBJS = 5, OBJ_BYTES = 6, FULL = 7,
+  UNKNOWN_FREE = 8, STALE = 9, SHARED_HANDLES = 10, UNMATCHED = 11;
+// Per outer-call ("epoch") live bytes of the last RING calls, so a handle wrapped a few calls after its
+// value was built (o1js frees the pointer array in between) still gets the bytes of the call that built it.
+const RING = 65536;
 const W = 8; // table slot: ptr, size, epoch, site, object id + 1, type index, object size, export + 1 at allocation
 const TYPE_SLOTS = 512, TYPE_BYTES = 96;
 
@@ -39,6 +42,8 @@ function createShared() {
     num: new SharedArrayBuffer(16 * 8),
     table: new SharedArrayBuffer(cap * W * 4),
     types: new SharedArrayBuffer(TYPE_SLOTS * TYPE_BYTES),
+    ring: new SharedArrayBuffer(RING * 8 * 2), // live bytes, claimed bytes per epoch slot
+    ringEpoch: new SharedArrayBuffer(RING * 4), // which epoch a slot holds
     fd: -1,
   };
 }
@@ -67,6 +72,8 @@ const ctl = new Int32Array(shared.ctl);
 const num = new Float64Array(shared.num);
 const table = new Uint32Array(shared.table);
 const typeBytes = new Uint8Array(shared.types);
+const ring = new Float64Array(shared.ring);
+const ringEpoch = new Int32Array(shared.ringEpoch);
 const MASK = (1 << CAPACITY_LOG2) - 1;
 const SHIFT = 32 - CAPACITY_LOG2;
 const fd = shared.fd;
@@ -120,7 +127,12 @@ function insert(ptr, size, site) {
       const b = i * W;
       table[b] = ptr; table[b + 1] = size; table[b + 2] = ctl[EPOCH]; table[b + 3] = site;
       table[b + 4] = 0; table[b + 5] = 0; table[b + 6] = 0; table[b + 7] = ctl[CUR_EXPORT];
-      num[LIVE] += size; num[BLOCKS]++; num[EPOCH_LIVE] += size;
+      num[LIVE] += size; num[BLOCKS]++;
+      const e = ctl[EPOCH], r = e & (RING - 1);
+      if (ringEpoch[r] !== e) {
+        ringEpoch[r] = e; ring[2 * r] = 0; ring[2 * r + 1] = 0;
+      }
+      ring[2 * r] += size;
       return;
     }
     i = (i + 1) & MASK;
@@ -213,7 +225,8 @@ function forget(ptr) {
   if (pendingBlocks.has(ptr)) flushPending(); // its ALLOCATE line must come first
   const size = table[b + 1];
   num[LIVE] -= size; num[BLOCKS]--; num[FREES]++;
-  if (table[b + 2] === ctl[EPOCH]) num[EPOCH_LIVE] -= size;
+  const e = table[b + 2], r = e & (RING - 1);
+  if (ringEpoch[r] === e) ring[2 * r] -= size;
   const obj = table[b + 4];
   if (obj !== 0) {
     const objSize = table[b + 6];
@@ -310,21 +323,25 @@ function jsCaller(frames) {
   }
   return near;
 }
-// Handles created during the current outer export call wait here until the call's heap is known:
-// they are written (with ids) when the next outer call starts, at a snapshot, or before any of
-// them is dropped.
+// Handles whose values were built by the same outer call wait here, so that the call's bytes can be
+// shared among all of them (o1js wraps a returned vector of pointers one by one, with other calls in
+// between). They are written (with ids) when a handle of another call arrives, at a snapshot, at
+// exit, or before any of them is dropped.
 let pending = [];
+let pendingEpoch = -1;
 const pendingBlocks = new Set();
 function flushPending() {
   // Under the lock. Size of each = its own heap block + an equal share of the other bytes that the
-  // creating call allocated and that are still live (apportioned, see STEP_2.md).
+  // call that built them allocated and that are still live (apportioned, see STEP_2.md).
   if (pending.length === 0) return;
   let own = 0;
   for (const h of pending) own += h.block;
-  const rest = Math.max(0, num[EPOCH_LIVE] - num[CLAIMED] - own);
+  const r = pendingEpoch & (RING - 1);
+  const known = ringEpoch[r] === pendingEpoch;
+  const rest = known ? Math.max(0, ring[2 * r] - ring[2 * r + 1] - own) : 0;
   const share = Math.floor(rest / pending.length);
   let extra = rest - share * pending.length;
-  num[CLAIMED] += rest + own;
+  if (known) ring[2 * r + 1] += rest + own;
   for (const h of pending) {
     const i = find(h.blockPtr);
     const size = h.block + share + extra;
@@ -334,11 +351,15 @@ function flushPending() {
     ev.tid = tid;
     ev.ptr = h.ptr;
     writeLine(ev);
-    if (i >= 0) {
-      const b = i * W;
+    const b = i * W;
+    if (i >= 0 && table[b + 2] === pendingEpoch && table[b + 1] === h.block && table[b + 4] === 0) {
       table[b + 4] = ev.id + 1; table[b + 5] = typeId(h.type); table[b + 6] = size;
+      num[OBJS]++; num[OBJ_BYTES] += size;
+    } else {
+      // The block was freed before the handle was written (another thread dropped the value): the
+      // object existed and is gone.
+      writeLine({ ev: 'DROP', size, type: h.type, id: ev.id, how: 'unknown', tid });
     }
-    num[OBJS]++; num[OBJ_BYTES] += size;
   }
   pending = [];
   pendingBlocks.clear();
@@ -369,6 +390,9 @@ function onHandle(type, ptr) {
     // The Rust function at the boundary: the export JS had called when the value's block was allocated
     // (o1js's wrap() runs after that call returned, so the current call would be the wrong one).
     const exp = table[b + 7];
+    const epoch = table[b + 2];
+    if (pending.length && epoch !== pendingEpoch) flushPending();
+    pendingEpoch = epoch;
     site = { type, ptr, blockPtr: table[b], block: table[b + 1], exp };
     pendingBlocks.add(table[b]);
     pending.push(site);
@@ -440,11 +464,8 @@ function wrapExports(exports) {
       if (depth++ === 0) {
         freedAcc = 0;
         lock();
-        flushPending();
         ctl[EPOCH]++;
         ctl[CUR_EXPORT] = idx + 1;
-        num[EPOCH_LIVE] = 0;
-        num[CLAIMED] = 0;
         unlock();
       }
       try {
