@@ -7,8 +7,12 @@ from pathlib import Path
 
 from doit.tools import config_changed
 
+from analysis import compat_steps, step0_steps, step2_report, step2_steps, step3_steps
 from analysis import config as config_mod
-from analysis import compat_steps, step0_steps, step2_steps
+from analysis.inventory.binary_step import build_binary_inventory
+from analysis.inventory.report import write_reports
+from analysis.inventory.source_step import build_source_inventory
+from analysis.summary_report import write_from_files as write_summary
 
 DOIT_CONFIG = {"default_verbosity": 2, "action_string_formatting": "new"}
 
@@ -17,6 +21,7 @@ BENCH = Path("bench")
 LOCK = BENCH / "package-lock.json"
 NODE_MODULES = BENCH / "node_modules" / ".package-lock.json"
 BENCH_JS = [BENCH / "prove-loop.mjs", *sorted((BENCH / "lib").glob("*.mjs"))]
+OVERHEAD = CFG.artifacts / "step2" / "overhead.json"
 
 
 def _rel(p: Path) -> str:
@@ -54,9 +59,6 @@ def task_step0_report():
 
 
 # ---------------------------------------------------------------- Step 1
-from analysis.inventory.binary_step import build_binary_inventory  # noqa: E402
-from analysis.inventory.report import write_reports  # noqa: E402
-from analysis.inventory.source_step import build_source_inventory  # noqa: E402
 
 INV = CFG["inventory"]
 STEP1 = CFG.artifacts / "step1"
@@ -125,12 +127,11 @@ def task_trace():
 
 def task_trace_overhead():
     """Step 2 benchmark: prove time traced / untraced, alternating runs in one pipeline run."""
-    out = CFG.artifacts / "step2" / "overhead.json"
     t = CFG["trace"]
     return {"actions": [f"{_python()} -m analysis.bench_overhead --pairs {t['overhead_pairs']} "
-                        f"--iterations {t['overhead_iterations']} --out {_rel(out)}"],
+                        f"--iterations {t['overhead_iterations']} --out {_rel(OVERHEAD)}"],
             "file_dep": [_rel(step2_steps.instrument_report(CFG)), *map(str, BENCH_JS), "analysis/bench_overhead.py"],
-            "targets": [_rel(out)],
+            "targets": [_rel(OVERHEAD)],
             "uptodate": [config_changed({"bench": CFG["bench"], "trace": t})]}
 
 
@@ -152,7 +153,6 @@ def _python() -> str:
 
 
 # ---------------------------------------------------------------- Step 3 and 4
-from analysis import step3_steps  # noqa: E402
 
 PARSER = ["analysis/logparse.py", *map(str, sorted(Path("analysis").glob("logparse_*.py"))),
           "analysis/step3_figures.py", "analysis/step3_report.py", "analysis/step3_steps.py"]
@@ -169,26 +169,15 @@ def task_analyze():
             "uptodate": [config_changed({"overrides": CFG.overrides})]}
 
 
-
-def _write_step2_report():
-    import json
-    from analysis import step2_report
-    ov = CFG.artifacts / "step2" / "overhead.json"
-    sp = CFG.artifacts / "source_patch" / "summary.json"
-    step2_report.write_report(
-        json.loads(step2_steps.instrument_report(CFG).read_text()),
-        {s: json.loads(step3_steps.result_path(CFG, s).read_text()) for s in CFG["trace"]["scenarios"]},
-        json.loads(ov.read_text()) if ov.exists() else None, Path("STEP_2.md"),
-        json.loads(sp.read_text()) if sp.exists() else None,
-        [json.loads(compat_steps.summary_path(CFG, v).read_text()) for v in CFG["trace"]["compat_versions"]])
-
-
 def task_step2_report():
     """Step 2 report: STEP_2.md with the log format, hook points, events per type, overhead, blind spots."""
-    return {"actions": [_write_step2_report],
-            "file_dep": [_rel(step2_steps.instrument_report(CFG)), _rel(CFG.artifacts / "step2" / "overhead.json"),
-                         *[_rel(step3_steps.result_path(CFG, s)) for s in CFG["trace"]["scenarios"]],
-                         *[_rel(compat_steps.summary_path(CFG, v)) for v in CFG["trace"]["compat_versions"]],
+    results = {s: step3_steps.result_path(CFG, s) for s in CFG["trace"]["scenarios"]}
+    compat = [compat_steps.summary_path(CFG, v) for v in CFG["trace"]["compat_versions"]]
+    return {"actions": [(step2_report.write_from_files,
+                         [step2_steps.instrument_report(CFG), results, OVERHEAD,
+                          CFG.artifacts / "source_patch" / "summary.json", compat, Path("STEP_2.md")])],
+            "file_dep": [_rel(step2_steps.instrument_report(CFG)), _rel(OVERHEAD),
+                         *map(_rel, results.values()), *map(_rel, compat),
                          "analysis/step2_report.py", "schemas/trace-event.schema.json"],
             "targets": ["STEP_2.md"]}
 
@@ -223,12 +212,9 @@ if CFG["route"] == "source":
 
 def task_summary():
     """Step 4: SUMMARY.md — biggest leakers, perfectly dropped types, how far to trust the data."""
-    from analysis.summary_report import write_from_files
-    scen = CFG["trace"]["scenarios"]
-    results = {s: step3_steps.result_path(CFG, s) for s in scen}
-    ov = CFG.artifacts / "step2" / "overhead.json"
-    return {"actions": [(write_from_files, [results, step3_steps.figures_path(CFG),
-                                            step3_steps.step0_summary_path(CFG), ov, Path("SUMMARY.md")])],
+    results = {s: step3_steps.result_path(CFG, s) for s in CFG["trace"]["scenarios"]}
+    return {"actions": [(write_summary, [results, step3_steps.figures_path(CFG),
+                                         step3_steps.step0_summary_path(CFG), OVERHEAD, Path("SUMMARY.md")])],
             "file_dep": [*map(_rel, results.values()), _rel(step3_steps.figures_path(CFG)),
-                         _rel(step3_steps.step0_summary_path(CFG)), _rel(ov), "analysis/summary_report.py"],
+                         _rel(step3_steps.step0_summary_path(CFG)), _rel(OVERHEAD), "analysis/summary_report.py"],
             "targets": ["SUMMARY.md"]}

@@ -183,3 +183,11 @@ def write_report(instr: dict, results: dict[str, dict], overhead: dict | None, r
                "`artifacts/source_patch/summary.md` (types instrumented and skipped with reasons; every touched file "
                "parsed with tree-sitter and rustfmt — parsing is the strongest check possible without the toolchain).", ""]
     report.write_text("\n".join(md))
+
+
+def write_from_files(instrument: Path, results: dict[str, Path], overhead: Path, source_summary: Path,
+                     compat: list[Path], report: Path) -> None:
+    load = lambda p: json.loads(Path(p).read_text())  # noqa: E731
+    write_report(load(instrument), {s: load(p) for s, p in results.items()},
+                 load(overhead) if Path(overhead).exists() else None, report,
+                 load(source_summary) if Path(source_summary).exists() else None, [load(p) for p in compat])
