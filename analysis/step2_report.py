@@ -110,10 +110,12 @@ METHOD = """## How the binary route works
   FinalizationRegistry, consumption by value into Rust). `how` tells which: `free`, `finalizer`, `consumed`
   (freed inside another export), `rust` (freed on a worker thread).
 - **Size** (measured from the allocator's own records): the handle's block plus the bytes that the outer
-  JS→wasm call that created it allocated (on any thread) and that were still live when the call ended. When
-  one call returns several handles, each gets its own block and an equal share of the rest: the one place
-  where bytes are apportioned rather than attributed block by block. `freed` on DROP lines is the exact
-  number of bytes deallocated on the main thread from the start of the call that dropped the object.
+  JS→wasm call that built the value (the call during which its block was allocated, on any thread)
+  allocated and that are still live when the handle is written. All handles of values built by one call
+  are written together (when a handle of another call arrives, at a snapshot, at exit, or before one of
+  them is dropped), each with its own block and an equal share of the rest: the one place where bytes are
+  apportioned rather than attributed block by block. `freed` on DROP lines is the exact number of bytes
+  deallocated on the main thread from the start of the call that dropped the object.
 - **Heap snapshots**: at each benchmark iteration boundary (after the GC settling of Step 0) a SNAPSHOT line
   with byteLength, live heap bytes and blocks, tracked live objects and bytes, then one SITE_LIVE line per
   allocation site with live blocks.
