@@ -112,21 +112,34 @@ def site_growth(result, first_iteration: int, last_iteration: int) -> list[dict]
     return rows
 
 
-def leaks_by_type(result, after_line: int | None, before_line: int | None, proofs: int) -> list[dict]:
-    """Objects ALLOCATEd between two log lines (the after-compile and the last snapshot) and never dropped, per type."""
-    nd = result.never_dropped()
+def _in_loop(nd: dict, after_line: int | None, before_line: int | None) -> np.ndarray:
     mask = np.ones(len(nd["line"]), dtype=bool)
     if after_line is not None:
         mask &= nd["line"] > after_line
     if before_line is not None:
         mask &= nd["line"] < before_line
-    types, sizes = nd["type"][mask], nd["size"][mask]
+    return mask
+
+
+def leaks_by_type(result, after_line: int | None, before_line: int | None, proofs: int) -> list[dict]:
+    """Objects ALLOCATEd between two log lines (the after-compile and the last snapshot) and never dropped,
+    per type, with their creation sites ranked by bytes."""
+    nd = result.never_dropped()
+    mask = _in_loop(nd, after_line, before_line)
+    types, sizes, sites = nd["type"][mask], nd["size"][mask], nd["site"][mask]
     rows = []
     for code in np.unique(types):
         sel = types == code
         b = int(sizes[sel].sum())
+        by_site = []
+        for site in np.unique(sites[sel]):
+            ss = sel & (sites == site)
+            info = result.sites.get(int(site), {}) if site >= 0 else {}
+            by_site.append({"site": int(site) if site >= 0 else None, "count": int(ss.sum()),
+                            "bytes": int(sizes[ss].sum()), "js": info.get("js"), "rust": info.get("rust")})
+        by_site.sort(key=lambda r: -r["bytes"])
         rows.append({"type": result.type_names[int(code)], "count": int(sel.sum()), "bytes": b,
-                     "bytes_per_proof": b / proofs if proofs else None})
+                     "bytes_per_proof": b / proofs if proofs else None, "sites": by_site[:5]})
     rows.sort(key=lambda r: -r["bytes"])
     return rows
 

@@ -59,6 +59,15 @@ def _leak_table(fig: dict) -> str:
         if rows else "_No object created during the proving loop stayed alive._"
 
 
+def _where_to_look(fig: dict) -> list[str]:
+    out = []
+    for r in fig["leaks_by_type_in_loop"][:3]:
+        for s in r.get("sites", [])[:2]:
+            out.append(f"- `{r['type']}`: {s['count']} objects, {mib(s['bytes'], 3)} MiB, created at "
+                       f"`{s['js'] or 'unknown JS caller'}`, value built by Rust export `{s['rust'] or '?'}`")
+    return out
+
+
 def _site_table(fig: dict) -> str:
     rows = [[s["site"], signed_mib(s["growth_bytes"], 3), s["rust"] or "", s["alloc_fn"] or ""]
             for s in fig["top_growth_sites"][:8] if s["growth_bytes"] > 0]
@@ -123,8 +132,12 @@ def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None,
            "Objects created during the proving loop (after compile) that were never dropped, by type. Objects o1js "
            "keeps on purpose from compile (keys, SRS) are not in this table; they are in STEP_3.md.", ""]
     for s, f in figs.items():
-        md += [f"### `{s}` ({f['proofs']} proofs traced)", "", _leak_table(f), "",
-               "Allocation sites whose live bytes grew most over the loop (tracked or not):", "", _site_table(f), ""]
+        md += [f"### `{s}` ({f['proofs']} proofs traced)", "", _leak_table(f), ""]
+        where = _where_to_look(f)
+        if where:
+            md += ["Where these objects were created (o1js JS caller < the o1js library frame that asked; the Rust "
+                   "export that built the value):", ""] + where + [""]
+        md += ["Allocation sites whose live bytes grew most over the loop (tracked or not):", "", _site_table(f), ""]
         if f.get("live_slope") is not None:
             err = f" ± {mib(f['live_slope_stderr'], 4)}" if f.get("live_slope_stderr") is not None else ""
             md += [f"Live heap grows by {signed_mib(f['live_slope'], 4)}{err} MiB per proof (least squares over proofs "

@@ -50,7 +50,8 @@ def test_loop_bounds_per_proof_and_ratios(result):
     assert f.vs_bytelength_run.value == pytest.approx(200 / 65_536)
     assert f.live_slope == pytest.approx(150)        # proofs 1..2
     assert f.first_proof_live_growth == 100
-    assert f.leaks_by_type_in_loop == [{"type": "Leaky", "count": 2, "bytes": 200, "bytes_per_proof": 100.0}]
+    assert f.leaks_by_type_in_loop == [{"type": "Leaky", "count": 2, "bytes": 200, "bytes_per_proof": 100.0,
+                                        "sites": [{"site": 0, "count": 2, "bytes": 200, "js": "lib/x.js:1", "rust": "make_thing"}]}]
     assert f.tracked_share_of_growth == pytest.approx(200 / 250)
 
 
