@@ -222,7 +222,7 @@ function forget(ptr) {
     return 0;
   }
   const b = i * W;
-  if (pendingBlocks.has(ptr)) flushPending(); // its ALLOCATE line must come first
+  if (pendingBlocks.has(ptr)) flushGroup(pendingBlocks.get(ptr)); // its ALLOCATE line must come first
   const size = table[b + 1];
   num[LIVE] -= size; num[BLOCKS]--; num[FREES]++;
   const e = table[b + 2], r = e & (RING - 1);
@@ -323,26 +323,28 @@ function jsCaller(frames) {
   }
   return near;
 }
-// Handles whose values were built by the same outer call wait here, so that the call's bytes can be
-// shared among all of them (o1js wraps a returned vector of pointers one by one, with other calls in
-// between). They are written (with ids) when a handle of another call arrives, at a snapshot, at
-// exit, or before any of them is dropped.
-let pending = [];
-let pendingEpoch = -1;
-const pendingBlocks = new Set();
-function flushPending() {
+// Handles wait here, grouped by the outer call that built their values, so that the call's bytes can
+// be shared among all of them (o1js wraps a returned vector of pointers one by one, with other calls in
+// between). A group is written (with ids) before any of its blocks is freed, at a snapshot, at exit,
+// or when its call is about to leave the epoch ring.
+const groups = new Map(); // epoch -> handles, in increasing epoch order
+const pendingBlocks = new Map(); // block address -> epoch of its group
+function flushGroup(epoch) {
   // Under the lock. Size of each = its own heap block + an equal share of the other bytes that the
   // call that built them allocated and that are still live (apportioned, see STEP_2.md).
-  if (pending.length === 0) return;
+  const pending = groups.get(epoch);
+  if (!pending) return;
+  groups.delete(epoch);
   let own = 0;
   for (const h of pending) own += h.block;
-  const r = pendingEpoch & (RING - 1);
-  const known = ringEpoch[r] === pendingEpoch;
+  const r = epoch & (RING - 1);
+  const known = ringEpoch[r] === epoch;
   const rest = known ? Math.max(0, ring[2 * r] - ring[2 * r + 1] - own) : 0;
   const share = Math.floor(rest / pending.length);
   let extra = rest - share * pending.length;
   if (known) ring[2 * r + 1] += rest + own;
   for (const h of pending) {
+    pendingBlocks.delete(h.blockPtr);
     const i = find(h.blockPtr);
     const size = h.block + share + extra;
     extra = 0;
@@ -352,7 +354,7 @@ function flushPending() {
     ev.ptr = h.ptr;
     writeLine(ev);
     const b = i * W;
-    if (i >= 0 && table[b + 2] === pendingEpoch && table[b + 1] === h.block && table[b + 4] === 0) {
+    if (i >= 0 && table[b + 2] === epoch && table[b + 1] === h.block && table[b + 4] === 0) {
       table[b + 4] = ev.id + 1; table[b + 5] = typeId(h.type); table[b + 6] = size;
       num[OBJS]++; num[OBJ_BYTES] += size;
     } else {
@@ -361,8 +363,12 @@ function flushPending() {
       writeLine({ ev: 'DROP', size, type: h.type, id: ev.id, how: 'unknown', tid });
     }
   }
-  pending = [];
-  pendingBlocks.clear();
+}
+function flushPending() {
+  for (const epoch of [...groups.keys()]) flushGroup(epoch);
+}
+function flushOldGroups(current) {
+  for (const epoch of [...groups.keys()]) if (epoch <= current - RING / 2) flushGroup(epoch);
 }
 function onHandle(type, ptr) {
   const js = SITES ? jsCaller(captureStack(80)) : null;
@@ -391,11 +397,10 @@ function onHandle(type, ptr) {
     // (o1js's wrap() runs after that call returned, so the current call would be the wrong one).
     const exp = table[b + 7];
     const epoch = table[b + 2];
-    if (pending.length && epoch !== pendingEpoch) flushPending();
-    pendingEpoch = epoch;
     site = { type, ptr, blockPtr: table[b], block: table[b + 1], exp };
-    pendingBlocks.add(table[b]);
-    pending.push(site);
+    pendingBlocks.set(table[b], epoch);
+    if (!groups.has(epoch)) groups.set(epoch, []);
+    groups.get(epoch).push(site);
   } finally {
     unlock();
   }
@@ -465,6 +470,7 @@ function wrapExports(exports) {
         freedAcc = 0;
         lock();
         ctl[EPOCH]++;
+        if (groups.size) flushOldGroups(ctl[EPOCH]);
         ctl[CUR_EXPORT] = idx + 1;
         unlock();
       }
