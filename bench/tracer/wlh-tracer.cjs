@@ -31,7 +31,7 @@ const LIVE = 0, BLOCKS = 1, ALLOCS = 2, FREES = 3, OBJS = 5, OBJ_BYTES = 6, FULL
   UNKNOWN_FREE = 8, STALE = 9, SHARED_HANDLES = 10, UNMATCHED = 11;
 // Per outer-call ("epoch") live bytes of the last RING calls, so a handle wrapped a few calls after its
 // value was built (o1js frees the pointer array in between) still gets the bytes of the call that built it.
-const RING = 65536;
+const RING = 1 << 20;
 const W = 8; // table slot: ptr, size, epoch, site, object id + 1, type index, object size, export + 1 at allocation
 const TYPE_SLOTS = 512, TYPE_BYTES = 96;
 
@@ -222,7 +222,7 @@ function forget(ptr) {
     return 0;
   }
   const b = i * W;
-  if (pendingBlocks.has(ptr)) flushGroup(pendingBlocks.get(ptr)); // its ALLOCATE line must come first
+  if (pendingBlocks.has(ptr)) flushHandleAlone(ptr); // its ALLOCATE line must come first
   const size = table[b + 1];
   num[LIVE] -= size; num[BLOCKS]--; num[FREES]++;
   const e = table[b + 2], r = e & (RING - 1);
@@ -327,14 +327,34 @@ function jsCaller(frames) {
 // be shared among all of them (o1js wraps a returned vector of pointers one by one, with other calls in
 // between). A group is written (with ids) before any of its blocks is freed, at a snapshot, at exit,
 // or when its call is about to leave the epoch ring.
-const groups = new Map(); // epoch -> handles, in increasing epoch order
+const groups = new Map(); // epoch -> Map(block address -> handle)
 const pendingBlocks = new Map(); // block address -> epoch of its group
+function writeHandle(h, epoch, size) {
+  // Under the lock: the ALLOCATE line of one handle, and its mark on the block.
+  pendingBlocks.delete(h.blockPtr);
+  const i = find(h.blockPtr);
+  const ev = { ev: 'ALLOCATE', size, type: h.type, id: ctl[NEXT_ID]++ };
+  if (h.site !== undefined) ev.site = h.site;
+  ev.tid = tid;
+  ev.ptr = h.ptr;
+  writeLine(ev);
+  const b = i * W;
+  if (i >= 0 && table[b + 2] === epoch && table[b + 1] === h.block && table[b + 4] === 0) {
+    table[b + 4] = ev.id + 1; table[b + 5] = typeId(h.type); table[b + 6] = size;
+    num[OBJS]++; num[OBJ_BYTES] += size;
+  } else {
+    // The block was freed before the handle was written (another thread dropped the value): the
+    // object existed and is gone.
+    writeLine({ ev: 'DROP', size, type: h.type, id: ev.id, how: 'unknown', tid });
+  }
+}
 function flushGroup(epoch) {
   // Under the lock. Size of each = its own heap block + an equal share of the other bytes that the
   // call that built them allocated and that are still live (apportioned, see STEP_2.md).
-  const pending = groups.get(epoch);
-  if (!pending) return;
+  const group = groups.get(epoch);
+  if (!group) return;
   groups.delete(epoch);
+  const pending = [...group.values()];
   let own = 0;
   for (const h of pending) own += h.block;
   const r = epoch & (RING - 1);
@@ -344,25 +364,21 @@ function flushGroup(epoch) {
   let extra = rest - share * pending.length;
   if (known) ring[2 * r + 1] += rest + own;
   for (const h of pending) {
-    pendingBlocks.delete(h.blockPtr);
-    const i = find(h.blockPtr);
-    const size = h.block + share + extra;
+    writeHandle(h, epoch, h.block + share + extra);
     extra = 0;
-    const ev = { ev: 'ALLOCATE', size, type: h.type, id: ctl[NEXT_ID]++ };
-    if (h.site !== undefined) ev.site = h.site;
-    ev.tid = tid;
-    ev.ptr = h.ptr;
-    writeLine(ev);
-    const b = i * W;
-    if (i >= 0 && table[b + 2] === epoch && table[b + 1] === h.block && table[b + 4] === 0) {
-      table[b + 4] = ev.id + 1; table[b + 5] = typeId(h.type); table[b + 6] = size;
-      num[OBJS]++; num[OBJ_BYTES] += size;
-    } else {
-      // The block was freed before the handle was written (another thread dropped the value): the
-      // object existed and is gone.
-      writeLine({ ev: 'DROP', size, type: h.type, id: ev.id, how: 'unknown', tid });
-    }
   }
+}
+function flushHandleAlone(blockPtr) {
+  // Under the lock, before a pending handle's block is freed: written with its own block only, so the
+  // rest of its call's bytes stay for the other handles of that call.
+  const epoch = pendingBlocks.get(blockPtr);
+  const group = groups.get(epoch);
+  const h = group.get(blockPtr);
+  group.delete(blockPtr);
+  if (group.size === 0) groups.delete(epoch);
+  const r = epoch & (RING - 1);
+  if (ringEpoch[r] === epoch) ring[2 * r + 1] += h.block;
+  writeHandle(h, epoch, h.block);
 }
 function flushPending() {
   for (const epoch of [...groups.keys()]) flushGroup(epoch);
@@ -399,8 +415,8 @@ function onHandle(type, ptr) {
     const epoch = table[b + 2];
     site = { type, ptr, blockPtr: table[b], block: table[b + 1], exp };
     pendingBlocks.set(table[b], epoch);
-    if (!groups.has(epoch)) groups.set(epoch, []);
-    groups.get(epoch).push(site);
+    if (!groups.has(epoch)) groups.set(epoch, new Map());
+    groups.get(epoch).set(table[b], site);
   } finally {
     unlock();
   }
