@@ -18,8 +18,11 @@ from .step3_figures import ScenarioFigures, figures
 from .units import mib, pct, signed_mib
 
 
-def parse_log(log: Path, out_json: Path):
+def parse_log(log: Path, out_json: Path, name: str | None = None):
+    """Parse one log; `name` is how reports refer to it (a repo-relative path, never a machine path)."""
     result = parse_file(log)
+    if name is not None:
+        result.source = name
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(result.to_dict(), indent=None, separators=(",", ":")) + "\n")
     return result

@@ -35,7 +35,8 @@ def analyze(cfg: Config) -> None:
     for scenario in cfg["trace"]["scenarios"]:
         log = log_path(cfg, scenario)
         print(f"analyze: parsing {log}", flush=True)
-        results[scenario] = parse_log(log, result_path(cfg, scenario))
+        name = str(log.relative_to(ROOT)) if log.is_relative_to(ROOT) else log.name
+        results[scenario] = parse_log(log, result_path(cfg, scenario), name)
         runs = step0.get(scenario) or []
         figs[scenario] = figures(scenario, results[scenario], runs[0]["wasm_memory_by_iteration"] if runs else None)
     note = (f"Trace: `{cfg['trace']['iterations']}` proofs per scenario, o1js {cfg['o1js_version']}, route "
