@@ -97,21 +97,6 @@ def never_dropped_between(result, lo_line: int | None, hi_line: int | None) -> i
     return int(sizes[mask].sum())
 
 
-def site_growth(result, first_iteration: int, last_iteration: int) -> list[dict]:
-    """Live bytes per allocation site: change from one snapshot to another, largest growth first."""
-    by_it = result.site_live_by_iteration()
-    a, b = by_it.get(first_iteration, {}), by_it.get(last_iteration, {})
-    rows = []
-    for site in set(a) | set(b):
-        d = b.get(site, {}).get("bytes", 0) - a.get(site, {}).get("bytes", 0)
-        info = result.sites.get(site, {})
-        rows.append({"site": site, "growth_bytes": d, "live_bytes_end": b.get(site, {}).get("bytes", 0),
-                     "blocks_end": b.get(site, {}).get("blocks", 0), "rust": info.get("rust"),
-                     "alloc_fn": info.get("alloc_fn"), "js": info.get("js")})
-    rows.sort(key=lambda r: -r["growth_bytes"])
-    return rows
-
-
 def _in_loop(nd: dict, after_line: int | None, before_line: int | None) -> np.ndarray:
     mask = np.ones(len(nd["line"]), dtype=bool)
     if after_line is not None:
@@ -196,10 +181,11 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     growth = last.live_heap_bytes - first.live_heap_bytes
     if growth > 0:
         f.tracked_share_of_growth = (last.tracked_live_bytes - first.tracked_live_bytes) / growth
-    f.top_growth_sites = site_growth(result, first.iteration, last.iteration)[:15]
+    sites = site_series(result, snaps)
+    f.top_growth_sites = sorted(sites, key=lambda r: -r["growth_bytes"])[:15]
+    f.site_rates = sorted(sites, key=lambda r: -(r["per_proof"] or 0))[:25]
     if all(s.get("line") is not None for s in snaps):
         f.type_rates = [r for r in type_rates(result, snaps) if any(r["values"])][:25]
-    f.site_rates = site_rates(result, snaps)[:25]
     return f
 
 
@@ -244,15 +230,17 @@ def type_rates(result, snaps: list[dict]) -> list[dict]:
     return rows
 
 
-def site_rates(result, snaps: list[dict]) -> list[dict]:
-    """Live heap bytes per allocation site at every snapshot (SITE_LIVE lines)."""
+def site_series(result, snaps: list[dict]) -> list[dict]:
+    """Live heap bytes per allocation site at every snapshot (SITE_LIVE lines): the series, its rates, and
+    the change from the first snapshot to the last (`growth_bytes`)."""
     by_it = result.site_live_by_iteration()
     its = [s["iteration"] for s in snaps]
     sites = set().union(*[set(by_it.get(i, {})) for i in its]) if its else set()
     rows = []
     for site in sites:
-        ys = [float(by_it.get(i, {}).get(site, {}).get("bytes", 0)) for i in its]
+        ys = [by_it.get(i, {}).get(site, {}).get("bytes", 0) for i in its]
         info = result.sites.get(site, {})
-        rows.append({"site": site, "rust": info.get("rust"), "alloc_fn": info.get("alloc_fn"), **rate(its, ys)})
-    rows.sort(key=lambda r: -(r["per_proof"] or 0))
+        rows.append({"site": site, "rust": info.get("rust"), "alloc_fn": info.get("alloc_fn"), "js": info.get("js"),
+                     "growth_bytes": ys[-1] - ys[0], "live_bytes_end": ys[-1],
+                     "blocks_end": by_it.get(its[-1], {}).get(site, {}).get("blocks", 0), **rate(its, ys)})
     return rows

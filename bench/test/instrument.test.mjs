@@ -124,17 +124,23 @@ test('bytes a call leaves live are apportioned to the handles it returned', () =
   assert.deepEqual(ev.map((e) => e.size), [16 + 50, 16 + 50]);
 });
 
+// alloc, zeroed alloc, a realloc that moves (dlmalloc's calls malloc/free itself), free of the moved block;
+// returns the snapshot before and after.
+function reallocRoundTrip(w, size, iteration) {
+  tracer.snapshot(iteration, 'test', 0);
+  const before = lastSnapshot();
+  const a = w.make(size);
+  w.make_zeroed(24);
+  const b = w.grow(a, size, size * 10);
+  w.release(b, 0);
+  tracer.snapshot(iteration + 1, 'test', 0);
+  return [before, lastSnapshot()];
+}
+
 test('dlmalloc hook set: nested malloc inside realloc is not counted twice', () => {
   const { exports: w, report } = load('dlmalloc');
   assert.equal(report.hook_set, 'dlmalloc');
-  tracer.snapshot(200, 'test', 0);
-  const before = lastSnapshot();
-  const a = w.make(50);
-  w.make_zeroed(24);
-  const b = w.grow(a, 50, 500);
-  w.release(b, 0);
-  tracer.snapshot(201, 'test', 0);
-  const s = lastSnapshot();
+  const [before, s] = reallocRoundTrip(w, 50, 200);
   assert.equal(s.live_heap_bytes - before.live_heap_bytes, 24);
   assert.equal(s.alloc_calls - before.alloc_calls, 3);
   assert.equal(s.free_calls - before.free_calls, 2);
@@ -167,14 +173,7 @@ test('legacy dlmalloc names with `self` optimized away and realloc in __rust_rea
   const { exports: w, report } = load('dlmalloc-legacy');
   assert.equal(report.hook_set, 'dlmalloc');
   assert.equal(report.hooks.realloc, '__rust_realloc');
-  tracer.snapshot(300, 'test', 0);
-  const before = lastSnapshot();
-  const a = w.make(40);
-  w.make_zeroed(24);
-  const b = w.grow(a, 40, 400); // frees and mallocs inside: counted once, as a realloc
-  w.release(b, 0);
-  tracer.snapshot(301, 'test', 0);
-  const s = lastSnapshot();
+  const [before, s] = reallocRoundTrip(w, 40, 300); // its realloc frees and mallocs inside: counted once
   assert.equal(s.live_heap_bytes - before.live_heap_bytes, 24);
   assert.equal(s.alloc_calls - before.alloc_calls, 3);
   assert.equal(s.free_calls - before.free_calls, 2);
