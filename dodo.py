@@ -7,7 +7,8 @@ from pathlib import Path
 
 from doit.tools import config_changed
 
-from analysis import compat_steps, step0_steps, step2_report, step2_steps, step3_steps
+from analysis import compat_steps, matrix_cells, matrix_report, matrix_steps, matrix_tasks
+from analysis import step0_steps, step2_report, step2_steps, step3_steps
 from analysis import config as config_mod
 from analysis.inventory.binary_step import build_binary_inventory
 from analysis.inventory.report import write_reports
@@ -220,11 +221,36 @@ if CFG["route"] == "source":
                 "targets": [_rel(out / "build.json")]}
 
 
+# ---------------------------------------------------------------- Release matrix and what-if runs
+
+MATRIX_CELLS = matrix_cells.cells(CFG)
+MATRIX_COMPARISON = CFG.artifacts / "matrix" / "comparison.json"
+MATRIX_CODE = {"instrument": [*map(str, step2_steps.INSTRUMENTER), "analysis/matrix_steps.py", "analysis/matrix_paths.py"],
+               "run": [*map(str, BENCH_JS), "analysis/step0_run.py", "analysis/matrix_steps.py", "analysis/matrix_paths.py"],
+               "parse": [*PARSER, "analysis/matrix_summary.py"]}
+
+
+def task_matrix():
+    """Release matrix: per cell (release, scenario, workers[, mitigation]) install, instrument, baseline, trace, parse."""
+    yield _group(task_matrix)
+    yield from matrix_tasks.tasks(CFG, MATRIX_CELLS, matrix_steps, code=MATRIX_CODE, root=Path.cwd())
+
+
+def task_matrix_report():
+    """Release matrix compared: per-cell figures and each what-if cell against its plain cell (predicted vs measured)."""
+    cells = [_rel(matrix_steps.summary_path(CFG, c)) for c in MATRIX_CELLS]
+    return {"actions": [(matrix_report.write_comparison, [cells, MATRIX_COMPARISON])],
+            "file_dep": [*cells, "analysis/matrix_report.py"],
+            "targets": [_rel(MATRIX_COMPARISON)]}
+
+
 def task_summary():
     """Step 4: SUMMARY.md — biggest leakers, perfectly dropped types, how far to trust the data."""
     results = {s: step3_steps.result_path(CFG, s) for s in CFG["trace"]["scenarios"]}
     return {"actions": [(write_summary, [results, step3_steps.figures_path(CFG),
-                                         step3_steps.step0_summary_path(CFG), OVERHEAD, Path("SUMMARY.md")])],
-            "file_dep": [*map(_rel, results.values()), _rel(step3_steps.figures_path(CFG)),
-                         _rel(step3_steps.step0_summary_path(CFG)), _rel(OVERHEAD), "analysis/summary_report.py"],
+                                         step3_steps.step0_summary_path(CFG), OVERHEAD, Path("SUMMARY.md"),
+                                         MATRIX_COMPARISON])],
+            "file_dep": [*map(_rel, results.values()), _rel(step3_steps.figures_path(CFG)), _rel(MATRIX_COMPARISON),
+                         _rel(step3_steps.step0_summary_path(CFG)), _rel(OVERHEAD), "analysis/summary_report.py",
+                         "analysis/matrix_report.py"],
             "targets": ["SUMMARY.md"]}

@@ -121,7 +121,9 @@ METHOD = """## How the binary route works
   allocation site with live blocks.
 - **Allocation sites**: every block carries the export JS called when it was allocated (the boundary); blocks
   of 64 KiB or more also the Rust function that called the allocator, from a stack captured at that
-  allocation. Handle creation sites: the two nearest o1js JS frames (file:line) and the boundary export.
+  allocation. Handle creation sites: the boundary export and up to three o1js JS frames (file:line): the
+  nearest, the first outside the conversion helpers (`conversion*.js`: the code that asked for the value),
+  and the first outside the bindings layer (the library code), written `a < b < c`.
 
 ## What the tracer cannot see (and what it does about it)
 - Heap traffic that bypasses `__rust_alloc`/`__rust_dealloc` (a few std thread-bookkeeping paths call
@@ -133,8 +135,12 @@ METHOD = """## How the binary route works
   on the first proof) are attributed to the handle; bytes a value gains after creation are not.
 - `drop_in_place::<T>` functions of Rust-internal types are not hooked: most drop glue is inlined, so a
   per-type count from them would be incomplete.
-- Linear memory outside the heap (static data, thread stacks, TLS) and allocator free space are not blocks;
-  Step 3 shows them as byteLength minus live heap.
+- With the dlmalloc hook set, dlmalloc's `memalign` gets its block from `malloc`, so both hooks report the
+  same pointer: the second report replaces the first (counted as `stale_blocks_replaced` in every SNAPSHOT),
+  in the live totals and in the building call's bytes, so the block counts once.
+- Static data and allocator free space are not blocks: Step 3 measures them from the heap base and a walk of
+  dlmalloc's chunk headers. Thread stacks and TLS are heap blocks that wasm-bindgen's thread start-up code
+  allocates; Step 3 recognises them by their allocation site.
 """
 
 

@@ -55,13 +55,40 @@ class ScenarioFigures:
     leaks_by_type_in_loop: list[dict] = field(default_factory=list)
     proofs: int = 0
     type_rates: list[dict] = field(default_factory=list)   # live bytes per type: one-time and per-proof growth
+    growth_by_site_kind: dict = field(default_factory=dict)  # live heap split by kind of allocation site
     site_rates: list[dict] = field(default_factory=list)   # live bytes per allocation site, likewise
 
 
-def decompose(snapshot: dict) -> dict | None:
+def is_thread_startup(site: dict) -> bool:
+    """A site of wasm-bindgen's thread start-up code: the TLS block each thread's `__wbindgen_start` allocates,
+    and the stack of each worker, which the start code (a function without a name) asks `__wbindgen_malloc`
+    for. The stack is only recorded for blocks >= the tracer's big-block size (64 KiB), so a worker's small TLS
+    block cannot be told apart and stays in live_untracked."""
+    if site.get("rust") == "__wbindgen_start":
+        return True
+    stack = site.get("stack") or []
+    # 2.15: [..__wbindgen_malloc, <unnamed start code>]; plonk_wasm: [..malloc, ..memalign, ..__wbindgen_malloc,
+    # ..__wasm_init_memory]
+    for i, frame in enumerate(stack[:-1]):
+        if frame.endswith(".__wbindgen_malloc"):
+            caller = stack[i + 1]
+            return caller.endswith(".wasm") or ".__wasm_init" in caller or caller.endswith(".__wbindgen_start")
+    return False
+
+
+def thread_startup_bytes(result, iterations: list[int]) -> dict[int, int]:
+    """Live bytes of thread start-up blocks (is_thread_startup) per snapshot iteration (SITE_LIVE lines)."""
+    by_it = result.site_live_by_iteration()
+    sites = {k for k, info in result.sites.items() if is_thread_startup(info)}
+    return {i: sum(v["bytes"] for k, v in by_it.get(i, {}).items() if k in sites) for i in iterations}
+
+
+def decompose(snapshot: dict, thread_bytes: int = 0) -> dict | None:
     """Split linear memory into parts measured on their own:
     - static: memory below the heap at instantiation (data segments, main stack), from the tracer;
     - live_tracked / live_untracked: requested bytes of live blocks (allocator hooks), in or not in tracked objects;
+    - thread_stacks_tls: live blocks of the threads' start-up code (worker stacks, TLS; see is_thread_startup),
+      taken out of live_untracked;
     - allocator_overhead: in-use chunk bytes (heap walk) minus requested live bytes (hooks): chunk headers,
       alignment, and the few blocks dlmalloc hands out without passing the hooks;
     - free: free chunks, including the top chunk (heap walk);
@@ -72,7 +99,8 @@ def decompose(snapshot: dict) -> dict | None:
         return None
     live = snapshot["live_heap_bytes"]
     tracked = snapshot.get("tracked_live_bytes", 0)
-    parts = {"static": w["heap_base"], "live_tracked": tracked, "live_untracked": live - tracked,
+    parts = {"static": w["heap_base"], "live_tracked": tracked, "live_untracked": live - tracked - thread_bytes,
+             "thread_stacks_tls": thread_bytes,
              "allocator_overhead": w["inuse_bytes"] - live, "free": w["free_bytes"],
              "other": w["fencepost_bytes"] + w["unparsed_bytes"]}
     total = sum(parts.values())
@@ -133,6 +161,7 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     snaps = _loop_snapshots(result.snapshots)
     rows = []
     prev_line = None
+    threads = thread_startup_bytes(result, [s["iteration"] for s in snaps])
     for s in snaps:
         line = s.get("line")
         created = never_dropped_between(result, prev_line, line) if line is not None and prev_line is not None else None
@@ -141,7 +170,7 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
             live_blocks=s["live_blocks"], tracked_live_bytes=s.get("tracked_live_bytes", 0),
             untracked_live_bytes=s["live_heap_bytes"] - s.get("tracked_live_bytes", 0),
             never_dropped_created_here=created,
-            step0_memory_bytes=(step0_memory or {}).get(str(s["iteration"])), decomposition=decompose(s)))
+            step0_memory_bytes=(step0_memory or {}).get(str(s["iteration"])), decomposition=decompose(s, threads[s["iteration"]])))
         prev_line = line
     nd_total = int(result.never_dropped()["size"].sum())
     f = ScenarioFigures(scenario=scenario, rows=rows, never_dropped_total=nd_total, never_dropped_in_loop=None,
@@ -182,6 +211,7 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     if growth > 0:
         f.tracked_share_of_growth = (last.tracked_live_bytes - first.tracked_live_bytes) / growth
     sites = site_series(result, snaps)
+    f.growth_by_site_kind = growth_by_site_kind(result, sites, [s["iteration"] for s in snaps])
     f.top_growth_sites = sorted(sites, key=lambda r: -r["growth_bytes"])[:15]
     f.site_rates = sorted(sites, key=lambda r: -(r["per_proof"] or 0))[:25]
     if all(s.get("line") is not None for s in snaps):
@@ -228,6 +258,34 @@ def type_rates(result, snaps: list[dict]) -> list[dict]:
         rows.append({"type": result.type_names[int(code)], **r})
     rows.sort(key=lambda r: -(r["per_proof"] or 0))
     return rows
+
+
+SITE_KINDS = ("objects", "thread_startup", "other")
+
+
+def growth_by_site_kind(result, site_rows: list[dict], iterations: list[int]) -> dict:
+    """Live heap bytes per kind of allocation site, at every snapshot, with their rates. Every live block has
+    exactly one site, so the kinds never overlap and add up to the live heap (unlike tracked-object sizes,
+    which include a share of their building call's bytes):
+    - objects: blocks allocated during a boundary call (Rust export) that created tracked objects;
+    - thread_startup: the threads' start-up code (worker stacks, TLS; is_thread_startup);
+    - other: every other site."""
+    # Handles get a site with their JS caller, blocks one without: they meet in the boundary export's name.
+    object_calls = {result.sites.get(int(s), {}).get("rust") for s in np.unique(result.allocates["site"])} - {None}
+    sums = {k: np.zeros(len(iterations)) for k in SITE_KINDS}
+    for r in site_rows:
+        kind = ("thread_startup" if is_thread_startup(result.sites.get(r["site"], {}))
+                else "objects" if r["rust"] in object_calls else "other")
+        sums[kind] += np.asarray(r["values"], dtype=float)
+    return {k: {**rate(iterations, [float(x) for x in v]), "growth": float(v[-1] - v[0]) if len(v) else 0.0,
+                "growth_after_first": float(v[-1] - v[1]) if len(v) >= 2 else None} for k, v in sums.items()}
+
+
+def site_kind_shares(kinds: dict, key: str) -> dict | None:
+    """Each site kind's share of the live-heap growth (key: "growth" from after compile, "growth_after_first"
+    from after proof 1); None when the heap did not grow."""
+    total = sum(v[key] or 0.0 for v in kinds.values()) if kinds else 0.0
+    return {k: (v[key] or 0.0) / total for k, v in kinds.items()} if total > 0 else None
 
 
 def site_series(result, snaps: list[dict]) -> list[dict]:

@@ -51,7 +51,7 @@ def per_proof_table(f: ScenarioFigures) -> str:
                                    "never-dropped / live heap Δ"], tablefmt="github", disable_numparse=True)
 
 
-PARTS = ["static", "live_tracked", "live_untracked", "allocator_overhead", "free", "other"]
+PARTS = ["static", "live_tracked", "live_untracked", "thread_stacks_tls", "allocator_overhead", "free", "other"]
 
 
 def decomposition_table(f: ScenarioFigures) -> str:
@@ -63,7 +63,7 @@ def decomposition_table(f: ScenarioFigures) -> str:
         rows.append([r.iteration, *[mib(d[k], 2) for k in PARTS], mib(d["sum"], 2), mib(d["memory_bytes"], 2),
                      f"{d['error']:+d}", d["chunks_not_hooked"], mib(d["largest_free"], 1)])
     return tabulate(rows, headers=["iter", "static MiB", "live, tracked objects MiB", "live, other MiB",
-                                   "allocator overhead MiB", "free MiB", "fenceposts/unparsed MiB", "sum MiB",
+                                   "live, thread stacks/TLS MiB", "allocator overhead MiB", "free MiB", "fenceposts/unparsed MiB", "sum MiB",
                                    "byteLength MiB", "sum − byteLength (bytes)", "in-use chunks not seen by hooks",
                                    "largest free chunk MiB"], tablefmt="github", disable_numparse=True)
 
@@ -149,6 +149,12 @@ def findings(f: ScenarioFigures, result) -> list[str]:
         if f.tracked_share_of_growth is not None:
             out.append(f"Live tracked objects (JS handles and what they own) account for {pct(f.tracked_share_of_growth)} "
                        "of the live-heap growth over the loop; the rest is heap no live JS handle owns, listed by allocation site below.")
+        kinds = f.growth_by_site_kind
+        if kinds and any(v["growth"] for v in kinds.values()):
+            out.append("By kind of allocation site (no overlap; they add up to the live-heap growth over the loop): "
+                       f"blocks of the Rust calls that created tracked objects {signed_mib(kinds['objects']['growth'], 3)} MiB, "
+                       f"thread stacks/TLS {signed_mib(kinds['thread_startup']['growth'], 3)} MiB, other "
+                       f"{signed_mib(kinds['other']['growth'], 3)} MiB.")
     return out
 
 
@@ -187,7 +193,9 @@ def scenario_section(scenario: str, result, f: ScenarioFigures) -> list[str]:
         unhooked = sorted({d["chunks_not_hooked"] for d in ds})
         md += ["### What linear memory is made of, per iteration (all parts measured)", "",
                "Static = memory below the heap at instantiation; live = requested bytes of live blocks (allocator "
-               "hooks), split by whether a live tracked object owns them; allocator overhead = in-use chunk bytes from a "
+               "hooks), split into blocks a live tracked object owns, blocks of the threads' start-up code (worker "
+               "stacks and TLS, recognised by their allocation site; a worker's TLS block is too small to carry a "
+               "stack and stays in 'other'), and the rest; allocator overhead = in-use chunk bytes from a "
                "walk of dlmalloc's chunk headers minus the live requested bytes; free = free chunks found by the walk "
                "(the top chunk included); fenceposts/unparsed = what the walk could not attribute. "
                f"Largest |sum − byteLength| over the iterations: {worst} bytes — the walk covers every heap byte, so this "

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from . import matrix_report
+from .step3_figures import site_kind_shares
 from .units import mib, pct, signed_mib
 
 
@@ -27,7 +29,20 @@ def _coverage_lines(scenario: str, fig: dict) -> list[str]:
             f"{pct(s_all)} is in live tracked objects (types); excluding the first proof {signed_mib(g_ex, 3)} MiB, "
             f"{pct(s_ex)} in tracked objects. Every live byte also has an allocation site (the Rust export JS "
             "called, plus the allocating Rust function for blocks ≥ 64 KiB), so 100 % is attributed to a site at "
-            "that granularity; the top sites are below."]
+            "that granularity; the top sites are below."] + _site_kind_line(fig)
+
+
+def _site_kind_line(fig: dict) -> list[str]:
+    kinds = fig.get("growth_by_site_kind") or {}
+    parts = []
+    for key, label in (("growth", "after compile"), ("growth_after_first", "excluding the first proof")):
+        sh = site_kind_shares(kinds, key)
+        if sh:
+            parts.append(f"{label}: {pct(sh['objects'])} in blocks of the Rust calls that created tracked objects, "
+                         f"{pct(sh['thread_startup'])} thread stacks/TLS, {pct(sh['other'])} other")
+    if not parts:
+        return []
+    return ["  By allocation site, without overlap (each live block has one site) — " + "; ".join(parts) + "."]
 
 
 def _memory_lines(scenario: str, fig: dict) -> list[str]:
@@ -35,11 +50,12 @@ def _memory_lines(scenario: str, fig: dict) -> list[str]:
     if len(rows) < 3:
         return []
     d0, d1, dn = rows[0]["decomposition"], rows[1]["decomposition"], rows[-1]["decomposition"]
-    live = lambda d: d["live_tracked"] + d["live_untracked"]  # noqa: E731
+    live = lambda d: d["live_tracked"] + d["live_untracked"] + d.get("thread_stacks_tls", 0)  # noqa: E731
     steady_mem = dn["memory_bytes"] - d1["memory_bytes"]
     steady_live = live(dn) - live(d1)
     line = (f"- `{scenario}`, after proof {rows[-1]['iteration']}: byteLength {mib(dn['memory_bytes'])} MiB = static "
-            f"{mib(dn['static'])} + live heap {mib(live(dn))} (of which in tracked objects {mib(dn['live_tracked'])}) "
+            f"{mib(dn['static'])} + live heap {mib(live(dn))} (of which in tracked objects {mib(dn['live_tracked'])}, "
+            f"thread stacks/TLS {mib(dn.get('thread_stacks_tls', 0))}) "
             f"+ allocator overhead {mib(dn['allocator_overhead'])} + free {mib(dn['free'])} MiB (largest free chunk "
             f"{mib(dn['largest_free'])} MiB). The first proof grew byteLength by "
             f"{signed_mib(d1['memory_bytes'] - d0['memory_bytes'])} MiB, of which free space "
@@ -111,7 +127,11 @@ WEAKNESSES = """## Weaknesses of the method, and how to remove them
 - **Sizes of handles are attributed by call, not by ownership.** A handle's size is its block plus an equal
   share of what the call that built its value left live (shared among all handles of values that call
   built). A cache filled during that call is counted in its handles; bytes a value gains later are not.
-  Removing it needs ownership from the source route (a HeapSize per type), or a measure at drop time
+  Blocks a worker thread allocates while that call runs count as the call's too: `initThreadPool`'s
+  `PoolBuilder` is charged the stacks of the workers it starts. So per-type sizes can overlap other
+  categories and their sum can exceed the live-heap growth; the split by kind of allocation site (calls
+  that made objects / thread start-up / other) cannot; coverage is reported both ways. Removing it needs
+  ownership from the source route (a HeapSize per type), or a measure at drop time
   (`freed`, exact, but only for objects that are dropped).
 - **Rust-internal values are not objects here.** What no JS handle owns is seen only as live blocks per
   allocation site. The allocating Rust function is recorded only for blocks ≥ 64 KiB (a stack per such
@@ -122,12 +142,62 @@ WEAKNESSES = """## Weaknesses of the method, and how to remove them
   layout (checked at run time only by its consistency: chunk counts against the hooks, bytes it cannot parse
   reported as such) and on the heap being quiet while it runs (snapshots are taken after settling, with the
   worker threads idle).
+- **The release matrix uses fewer proofs per run** (`matrix.iterations`) than the main traces: its per-proof
+  rates are least-squares slopes over proofs 1..N of one traced run per cell; the untraced baseline of the
+  same cell gives byteLength. Where the spread is 0, every proof after the first added exactly the same bytes.
 - **The source route is not compiled here.** Its patch parses, its core is tested, but it has never run with
   o1js; until it has, every figure in this summary comes from the binary route alone.
 """
 
 
-def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None, report: Path) -> None:
+# Hand-written, about the code of the releases (read in their npm packages), not about the figures.
+MATRIX_NOTES = """What differs in the code (read in the npm packages; the table says what it costs):
+
+- **Thread pool.** o1js wraps every compile and prove in `withThreadPool` (bindings/js/node/node-backend.js). In
+  2.7.0 and 2.10.0 (identical file) `exitThreadPool` calls the Rust `exitThreadPool`, which terminates the Node
+  workers (`worker.terminate()`); nothing calls wasm-bindgen's `__wbindgen_thread_destroy`, so the stack
+  (1 MiB each in these builds) and TLS that wasm-bindgen's start code malloc'd for each worker stay allocated,
+  and the next proof starts new workers with new stacks: the "thread stacks+TLS" column. The `PoolBuilder`
+  handle `initThreadPool` returns is never freed either (its size in the types column includes the stacks
+  its call allocated). In 2.15.0 `exitThreadPool` is a no-op ("Keep the pool
+  alive across compile/prove calls"): one pool, one set of stacks, no growth from threads.
+- **PolyComm values.** 2.7.0 and 2.10.0 ship `plonk_wasm`; their `polyCommFromRust`
+  (bindings/crypto/bindings/conversion-core.js) frees neither the PolyComm it is given nor what it points to.
+  2.15.0 ships `kimchi_wasm`; its `polyCommFromRust` frees wasm-bindgen wrappers but skips those made by its own
+  `wrap()` ("only borrow raw pointers"), although Rust handed those objects over: the PolyComm values of
+  `caml_f{p,q}_srs_lagrange_commitments_whole_domain_read_from_ptr` and of the proof/commitment getters stay
+  allocated in every release (the "calls that made objects" column)."""
+
+WHATIF_NOTE = ("A mitigation is a file in `bench/mitigations/`, named in `config.yaml` (`mitigations`) and applied only "
+               "in the `matrix.whatif` cells that name it, at run time from outside o1js: `node --require "
+               "bench/mitigations/preload.cjs` hands it the wasm-bindgen glue when o1js loads it. The **prediction** "
+               "comes from the plain cell alone: the sum of the steady per-proof growth (least squares over proofs "
+               "1..N) of the live bytes of the types the mitigation targets. The **measurement** is the plain cell's "
+               "live-heap slope minus the what-if cell's, both traced in the same pipeline run. The byteLength "
+               "figures come from the untraced runs of the same cells; byteLength is a high-water mark, so it can "
+               "keep growing (free space, fragmentation) where live bytes do not.")
+
+
+def matrix_lines(matrix: dict | None) -> list[str]:
+    if not matrix:
+        return []
+    md = ["## Across releases and worker counts", "",
+          "_From `doit matrix` (artifacts/matrix/comparison.json): each cell is an untraced run (byteLength) and a "
+          "traced run (live heap, types) of the same benchmark, fewer proofs than above. Per-proof rates are "
+          "least-squares slopes over proofs 1..N. Coverage, both after proof 1: *by site kind* = share of the "
+          "live-heap growth in blocks of Rust calls that created tracked objects or of thread start-up (the "
+          "rest is 'other'); *in tracked objects* = tracked bytes over live-heap growth (sizes include a share "
+          "of the building call's bytes, so this can overlap the thread column; see the weaknesses below)._", ""]
+    body = matrix_report.markdown({"rows": matrix["rows"], "whatif": []}).rstrip("\n").splitlines()
+    md += body + [""] + MATRIX_NOTES.splitlines() + [""]
+    if matrix["whatif"]:
+        md += ["## Checking the diagnosis: what-if runs", "", WHATIF_NOTE, ""]
+        md += matrix_report.markdown({"rows": [], "whatif": matrix["whatif"]}).rstrip("\n").splitlines() + [""]
+    return md
+
+
+def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None, report: Path,
+                  matrix: dict | None = None) -> None:
     md = ["# Summary — what leaks when o1js proves in a loop", "",
           "_Generated by `doit summary` from the Step 0, 2 and 3 outputs; every figure comes from those files._", "",
           "## Coverage: how much of the live-heap growth is explained", ""]
@@ -143,8 +213,9 @@ def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None,
         md += [f"### `{s}` ({f['proofs']} proofs traced)", "", _leak_table(f), ""]
         where = _where_to_look(f)
         if where:
-            md += ["Where these objects were created (o1js JS caller < the o1js library frame that asked; the Rust "
-                   "export that built the value):", ""] + where + [""]
+            md += ["Where these objects were created (nearest o1js frame < the code that asked for the value, outside "
+                   "the conversion helpers < the library frame outside the bindings layer; the Rust export that "
+                   "built the value):", ""] + where + [""]
         md += ["Allocation sites whose live bytes grew most over the loop (tracked or not):", "", _site_table(f), ""]
         if f.get("live_slope") is not None:
             err = f" ± {mib(f['live_slope_stderr'], 4)}" if f.get("live_slope_stderr") is not None else ""
@@ -156,6 +227,7 @@ def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None,
         if s0.get("per_proof_mean") is not None:
             md += [f"Step 0 (untraced): byteLength +{mib(s0['first_proof'])} MiB on the first proof, then "
                    f"{signed_mib(s0['per_proof_mean'], 3)} MiB per proof on average.", ""]
+    md += matrix_lines(matrix)
     md += ["## Types dropped perfectly", "",
            "Every object of these types that was allocated was also dropped, in every traced scenario:", ""]
     perfect = None
@@ -169,9 +241,10 @@ def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None,
 
 
 def write_from_files(result_paths: dict[str, Path], figures_path: Path, step0_path: Path, overhead_path: Path,
-                     report: Path) -> None:
+                     report: Path, matrix_path: Path | None = None) -> None:
     results = {s: json.loads(p.read_text()) for s, p in result_paths.items()}
     figs = json.loads(figures_path.read_text())
     step0 = json.loads(step0_path.read_text()) if step0_path.exists() else {}
     overhead = json.loads(overhead_path.read_text()) if overhead_path.exists() else None
-    write_summary(results, figs, step0, overhead, report)
+    matrix = json.loads(matrix_path.read_text()) if matrix_path and matrix_path.exists() else None
+    write_summary(results, figs, step0, overhead, report, matrix)

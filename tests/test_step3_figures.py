@@ -4,7 +4,7 @@ import json
 import pytest
 
 from analysis.logparse import parse_bytes
-from analysis.step3_figures import decompose, figures
+from analysis.step3_figures import decompose, figures, site_kind_shares
 from analysis.step3_report import write_report
 from analysis.summary_report import write_summary
 
@@ -91,3 +91,54 @@ def test_rate_spread_needs_three_proofs():
     from analysis.step3_figures import rate
     r = rate([0, 1, 2, 3, 4], [0, 10, 21, 29, 40])
     assert r["first_proof"] == 10 and r["per_proof"] == pytest.approx(9.8) and r["spread"] > 0
+
+
+def test_thread_startup_blocks_are_their_own_part():
+    events = [
+        {"ev": "SITE", "site": 0, "rust": "__wbindgen_start", "js": None, "alloc_fn": None},           # main TLS
+        {"ev": "SITE", "site": 1, "rust": "initThreadPool", "js": None, "alloc_fn": "m.wasm.__wbindgen_malloc",
+         "stack": ["m.wasm.__wbindgen_malloc", "m.wasm"]},                                              # worker stack
+        {"ev": "SITE", "site": 2, "rust": "initThreadPool", "js": None, "alloc_fn": "m.wasm.__wbindgen_malloc",
+         "stack": ["m.wasm.__wbindgen_malloc", "m.wasm.some_rust_fn"]},                                 # not start-up
+        snap(0, 2_000_000, 0, 3_000_000, 2_000_100, 4, 899_900, 4),
+        {"ev": "SITE_LIVE", "iteration": 0, "site": 0, "bytes": 232, "blocks": 1},
+        {"ev": "SITE_LIVE", "iteration": 0, "site": 1, "bytes": 1_048_576, "blocks": 1},
+        {"ev": "SITE_LIVE", "iteration": 0, "site": 2, "bytes": 951_192, "blocks": 2},
+        snap(1, 2_000_000, 0, 3_000_000, 2_000_100, 4, 899_900, 4),
+        {"ev": "SITE_LIVE", "iteration": 1, "site": 1, "bytes": 1_048_576, "blocks": 1},
+        {"ev": "SITE_LIVE", "iteration": 1, "site": 2, "bytes": 951_424, "blocks": 3},
+    ]
+    r = parse_bytes("".join("@" + json.dumps(e) + "\n" for e in events).encode())
+    rows = figures("trivial", r, None).rows
+    assert [row.decomposition["thread_stacks_tls"] for row in rows] == [1_048_808, 1_048_576]
+    assert [row.decomposition["live_untracked"] for row in rows] == [2_000_000 - 1_048_808, 2_000_000 - 1_048_576]
+    assert all(row.decomposition["error"] == 0 for row in rows)
+
+
+def test_growth_by_site_kind_has_no_overlap_and_adds_up():
+    events = [
+        {"ev": "SITE", "site": 1, "rust": "make", "js": None, "alloc_fn": None},                    # blocks of make()
+        {"ev": "SITE", "site": 2, "rust": "make", "js": "lib/a.js:3", "alloc_fn": None},            # its handles
+        {"ev": "SITE", "site": 3, "rust": "scratch", "js": None, "alloc_fn": None},                 # no objects
+        {"ev": "SITE", "site": 4, "rust": "init", "js": None, "alloc_fn": "m.wasm.__wbindgen_malloc",
+         "stack": ["m.wasm.dlmalloc::malloc", "m.wasm.__wbindgen_malloc", "m.wasm.__wasm_init_memory"]},  # plonk_wasm
+        snap(0, 0, 0, 1_000_000, 0, 0, 900_000, 0),
+        {"ev": "ALLOCATE", "size": 100, "type": "Obj", "id": 1, "site": 2},
+        snap(1, 1_000, 100, 1_000_000, 1_000, 3, 899_000, 3),
+        {"ev": "SITE_LIVE", "iteration": 1, "site": 1, "bytes": 100, "blocks": 1},
+        {"ev": "SITE_LIVE", "iteration": 1, "site": 3, "bytes": 400, "blocks": 1},
+        {"ev": "SITE_LIVE", "iteration": 1, "site": 4, "bytes": 500, "blocks": 1},
+        snap(2, 2_200, 100, 1_000_000, 2_200, 5, 897_800, 5),
+        {"ev": "SITE_LIVE", "iteration": 2, "site": 1, "bytes": 300, "blocks": 2},
+        {"ev": "SITE_LIVE", "iteration": 2, "site": 3, "bytes": 900, "blocks": 2},
+        {"ev": "SITE_LIVE", "iteration": 2, "site": 4, "bytes": 1_000, "blocks": 2},
+    ]
+    r = parse_bytes("".join("@" + json.dumps(e) + "\n" for e in events).encode())
+    kinds = figures("trivial", r, None).growth_by_site_kind
+    assert {k: v["values"] for k, v in kinds.items()} == {
+        "objects": [0, 100, 300], "thread_startup": [0, 500, 1_000], "other": [0, 400, 900]}
+    assert sum(v["growth"] for v in kinds.values()) == 2_200   # = live-heap growth after compile
+    assert {k: v["growth_after_first"] for k, v in kinds.items()} == {"objects": 200, "thread_startup": 500,
+                                                                      "other": 500}
+    assert site_kind_shares(kinds, "growth_after_first") == pytest.approx(
+        {"objects": 200 / 1_200, "thread_startup": 500 / 1_200, "other": 500 / 1_200})

@@ -180,6 +180,24 @@ test('legacy dlmalloc names with `self` optimized away and realloc in __rust_rea
   assert.equal(s.unknown_frees, before.unknown_frees);
 });
 
+test('a block that memalign and its inner malloc both report counts once, in live bytes and in shares', () => {
+  const { exports: w } = load('dlmalloc-nested');
+  class WasmAligned { free() {} }
+  tracer.instrumentClasses({ WasmAligned });
+  const api = tracer.wrapExports({ build() { const a = w.make(16); w.make_zeroed(1000); return a; } });
+  tracer.snapshot(400, 'test', 0);
+  const before = lastSnapshot();
+  const a = api.build();
+  const x = Object.create(WasmAligned.prototype); x.__wbg_ptr = a + 8;
+  tracer.flush();
+  tracer.snapshot(401, 'test', 0);
+  const s = lastSnapshot();
+  assert.equal(s.live_heap_bytes - before.live_heap_bytes, 16 + 1000);
+  assert.equal(s.stale_blocks_replaced - before.stale_blocks_replaced, 1);
+  const ev = events().filter((e) => e.ev === 'ALLOCATE' && e.type === 'WasmAligned');
+  assert.deepEqual(ev.map((e) => e.size), [16 + 1000]); // not 16 + 2000
+});
+
 test('a binary without allocator names stops with an error naming what is missing', () => {
   assert.throws(() => instrument(buildModule('none')), (e) => e instanceof InstrumentError && /__rust|alloc/.test(e.message) && /dlmalloc/.test(e.message));
 });

@@ -14,7 +14,7 @@ function bump(m, sizeExpr) {
 }
 
 // style 'rust': __rustc[..]::__rust_alloc & co (o1js 2.15); 'dlmalloc': Dlmalloc methods with `self`
-// first; 'dlmalloc-legacy': as in o1js 2.10's plonk_wasm; 'none': no allocator names at all.
+// first; 'dlmalloc-legacy': as in o1js 2.10's plonk_wasm ('dlmalloc-nested': with memalign calling malloc); 'none': no allocator names at all.
 export function buildModule(style = 'rust') {
   binaryen.setDebugInfo(true);
   const m = new binaryen.Module();
@@ -43,12 +43,14 @@ export function buildModule(style = 'rust') {
     m.addFunction('make_zeroed', T(i32), i32, [], m.call(`${D}memalign`, [m.i32.const(0), m.i32.const(8), g(0)], i32));
     m.addFunction('release', T(i32, i32), none, [], m.call(`${D}free`, [m.i32.const(0), g(0)], none));
     m.addFunction('grow', T(i32, i32, i32), i32, [], m.call(`${D}realloc`, [m.i32.const(0), g(0), g(2)], i32));
-  } else if (style === 'dlmalloc-legacy') {
-    // o1js 2.10: legacy mangling, `self` optimized away, Dlmalloc::realloc inlined into __rust_realloc
+  } else if (style === 'dlmalloc-legacy' || style === 'dlmalloc-nested') {
+    // o1js 2.10: legacy mangling, `self` optimized away, Dlmalloc::realloc inlined into __rust_realloc.
+    // 'dlmalloc-nested': memalign gets its block from malloc, as dlmalloc's does (both hooks see one pointer)
     const D = 'dlmalloc::dlmalloc::Dlmalloc<A>::';
     const H = '::h0123456789abcdef';
     m.addFunction(`${D}malloc${H}`, T(i32), i32, [], bump(m, g(0)));
-    m.addFunction(`${D}memalign${H}`, T(i32, i32), i32, [], bump(m, g(1)));
+    m.addFunction(`${D}memalign${H}`, T(i32, i32), i32, [],
+      style === 'dlmalloc-nested' ? m.call(`${D}malloc${H}`, [g(1)], i32) : bump(m, g(1)));
     m.addFunction(`${D}free${H}`, T(i32), none, [], m.nop());
     m.addFunction('__rust_realloc', T(i32, i32, i32, i32), i32, [], m.block(null, [
       m.call(`${D}free${H}`, [g(0)], none), m.call(`${D}malloc${H}`, [g(3)], i32)], i32));

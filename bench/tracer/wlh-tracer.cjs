@@ -119,10 +119,14 @@ function insert(ptr, size, site) {
     const k = table[i * W];
     if (k === 0 || k === ptr) {
       if (k === ptr) {
-        // A block we never saw freed (freed by a path we do not hook): forget it.
+        // A block we never saw freed (freed by a path we do not hook), or the same block recorded by two
+        // nested hooks (dlmalloc's memalign calls malloc, which returns the pointer memalign returns):
+        // forget the old entry, in the live totals and in its call's live bytes (the handles' shares).
         num[STALE]++;
         num[LIVE] -= table[i * W + 1];
         num[BLOCKS]--;
+        const oe = table[i * W + 2], orr = oe & (RING - 1);
+        if (ringEpoch[orr] === oe) ring[2 * orr] -= table[i * W + 1];
       }
       const b = i * W;
       table[b] = ptr; table[b + 1] = size; table[b + 2] = ctl[EPOCH]; table[b + 3] = site;
@@ -311,17 +315,27 @@ function typeName(i) {
 let depth = 0;
 let inFinalizer = false;
 const SKIP_JS = /(kimchi_wasm|plonk_wasm)\.cjs|wlh-tracer\.cjs|finalizer-counter/;
+const CONVERSION_JS = /[\\/]conversion[^\\/]*\.js:/;
 function jsCaller(frames) {
-  // "nearest o1js frame < nearest o1js frame outside its bindings layer" (the library code that asked).
-  let near = null;
+  // "nearest o1js frame < the first frame outside the conversion helpers (the code that asked for the
+  // value, e.g. srs.js) < the first frame outside the bindings layer (the library code)", without repeats.
+  const picked = [];
+  let asker = false;
   for (const f of frames) {
     const file = frameName(f).loc.replace(/^file:\/\//, '');
     if (!file.startsWith(o1jsRoot) || SKIP_JS.test(file)) continue;
     const rel = path.relative(o1jsRoot, file).replace(/:(\d+):\d+$/, ':$1');
-    if (near === null) near = rel;
-    if (!rel.includes('/bindings/')) return near === rel ? rel : `${near} < ${rel}`;
+    if (picked.length === 0) picked.push(rel);
+    if (!asker && !CONVERSION_JS.test(rel)) {
+      asker = true;
+      if (!picked.includes(rel)) picked.push(rel);
+    }
+    if (!rel.includes('/bindings/')) {
+      if (!picked.includes(rel)) picked.push(rel);
+      break;
+    }
   }
-  return near;
+  return picked.length ? picked.join(' < ') : null;
 }
 // Handles wait here, grouped by the outer call that built their values, so that the call's bytes can
 // be shared among all of them (o1js wraps a returned vector of pointers one by one, with other calls in

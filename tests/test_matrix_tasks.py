@@ -1,0 +1,110 @@
+"""The matrix task generator, run by doit itself on a fake configuration: adding a cell must run only that
+cell's chain (and its release's install and instrument when the release is new), and leave the others up
+to date. The fake steps write their targets and record that they ran; no node, no o1js."""
+from pathlib import Path
+from types import SimpleNamespace
+
+from doit.cmd_base import ModuleTaskLoader
+from doit.doit_cmd import DoitMain
+
+from analysis import matrix_tasks
+from analysis.matrix_cells import Cell
+
+
+def fake_steps(root: Path):
+    ran = root / "ran.txt"
+
+    def log(what):
+        with ran.open("a") as f:
+            f.write(what + "\n")
+
+    def touch(*paths):
+        for p in paths:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text("x\n")
+
+    cell_dir = lambda cfg, c: root / "cells" / c.id  # noqa: E731
+    s = SimpleNamespace(
+        PRELOAD=root / "code" / "preload.cjs",
+        is_main_release=lambda cfg, v: False,
+        lockfile=lambda cfg, v: root / "locks" / f"{v}.json",
+        installed_marker=lambda cfg, v: root / "installed" / v / "marker",
+        instrument_report=lambda cfg, v: root / "traced" / v / "instrument.json",
+        traced_o1js=lambda cfg, v: root / "traced" / v / "o1js",
+        mitigation_file=lambda cfg, c: root / "code" / f"{c.mitigation}.cjs",
+        baseline_path=lambda cfg, c: cell_dir(cfg, c) / "baseline.jsonl",
+        trace_log_path=lambda cfg, c: cell_dir(cfg, c) / "trace.log",
+        trace_bench_path=lambda cfg, c: cell_dir(cfg, c) / "trace-bench.jsonl",
+        mitigation_report_path=lambda cfg, c, run: cell_dir(cfg, c) / f"mitigation-{run}.json",
+        summary_path=lambda cfg, c: cell_dir(cfg, c) / "cell.json",
+    )
+    s.install = lambda cfg, v: (log(f"install {v}"), touch(s.installed_marker(cfg, v)))[-1]
+    s.instrument = lambda cfg, v: (log(f"instrument {v}"),
+                                   touch(s.instrument_report(cfg, v), s.traced_o1js(cfg, v) / "package.json"))[-1]
+    s.baseline = lambda cfg, c: (log(f"baseline {c.name}"), touch(
+        s.baseline_path(cfg, c), *([s.mitigation_report_path(cfg, c, "baseline")] if c.mitigation else [])))[-1]
+    s.trace = lambda cfg, c: (log(f"trace {c.name}"), touch(
+        s.trace_log_path(cfg, c), s.trace_bench_path(cfg, c),
+        *([s.mitigation_report_path(cfg, c, "trace")] if c.mitigation else [])))[-1]
+    s.summarize_cell = lambda cfg, c: (log(f"parse {c.name}"), touch(s.summary_path(cfg, c)))[-1]
+    return s, ran
+
+
+def setup(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = tmp_path / "code"
+    code.mkdir()
+    for name in ("preload.cjs", "fix.cjs", "run.py", "parse.py", "instrument.py"):
+        (code / name).write_text(name)
+    (tmp_path / "locks").mkdir()
+    for v in ("2.15.0", "2.10.0"):
+        (tmp_path / "locks" / f"{v}.json").write_text(v)
+    cfg = {"bench": {"cache": "none", "circuit_rows": 8, "settle_turns": 10}, "matrix": {"iterations": 4},
+           "mitigations": {"fix": {"file": "code/fix.cjs", "targets": ["T"]}}}
+    steps, ran = fake_steps(tmp_path)
+    deps = {"instrument": ["code/instrument.py"], "run": ["code/run.py"], "parse": ["code/parse.py"]}
+
+    def run_doit(cells):
+        def task_matrix():
+            yield from matrix_tasks.tasks(cfg, cells, steps, code=deps, root=tmp_path)
+        ran.write_text("")
+        code_ = DoitMain(ModuleTaskLoader({"task_matrix": task_matrix})).run(
+            ["run", "--db-file", str(tmp_path / "doit.db"), "-v", "0"])
+        assert code_ == 0
+        return sorted(ran.read_text().split("\n")[:-1])
+    return run_doit, code
+
+
+CELL_A = Cell("2.15.0", "trivial", 1)
+
+
+def test_first_run_runs_the_whole_chain_then_nothing(tmp_path, monkeypatch):
+    run_doit, _ = setup(tmp_path, monkeypatch)
+    assert run_doit([CELL_A]) == ["baseline 2.15.0/trivial/w1", "install 2.15.0", "instrument 2.15.0",
+                                  "parse 2.15.0/trivial/w1", "trace 2.15.0/trivial/w1"]
+    assert run_doit([CELL_A]) == []
+
+
+def test_adding_cells_runs_only_those_cells(tmp_path, monkeypatch):
+    run_doit, _ = setup(tmp_path, monkeypatch)
+    run_doit([CELL_A])
+    b = Cell("2.15.0", "trivial", 4)
+    assert run_doit([CELL_A, b]) == ["baseline 2.15.0/trivial/w4", "parse 2.15.0/trivial/w4", "trace 2.15.0/trivial/w4"]
+    c = Cell("2.10.0", "recursive", 1)
+    w = Cell("2.15.0", "trivial", 1, "fix")
+    assert run_doit([CELL_A, b, c, w]) == [
+        "baseline 2.10.0/recursive/w1", "baseline 2.15.0/trivial/w1+fix", "install 2.10.0", "instrument 2.10.0",
+        "parse 2.10.0/recursive/w1", "parse 2.15.0/trivial/w1+fix", "trace 2.10.0/recursive/w1",
+        "trace 2.15.0/trivial/w1+fix"]
+    # and taking a cell out again leaves the rest alone
+    assert run_doit([CELL_A, w]) == []
+
+
+def test_changing_shared_code_reruns_every_cell_that_uses_it(tmp_path, monkeypatch):
+    run_doit, code = setup(tmp_path, monkeypatch)
+    cells = [CELL_A, Cell("2.10.0", "trivial", 1)]
+    run_doit(cells)
+    (code / "parse.py").write_text("changed")
+    assert run_doit(cells) == ["parse 2.10.0/trivial/w1", "parse 2.15.0/trivial/w1"]
+    (code / "fix.cjs").write_text("changed")  # a mitigation file only matters to its what-if cells
+    assert run_doit(cells) == []
