@@ -13,6 +13,7 @@ from analysis import config as config_mod
 from analysis.inventory.binary_step import build_binary_inventory
 from analysis.inventory.report import write_reports
 from analysis.inventory.source_step import build_source_inventory
+from analysis.paths import rel_path
 from analysis.summary_report import write_from_files as write_summary
 
 DOIT_CONFIG = {"default_verbosity": 2, "action_string_formatting": "new"}
@@ -32,7 +33,7 @@ def _group(task) -> dict:
 
 
 def _rel(p: Path) -> str:
-    return str(Path(p).resolve().relative_to(Path.cwd().resolve())) if Path(p).is_absolute() else str(p)
+    return rel_path(p, Path.cwd())
 
 
 def task_node_deps():

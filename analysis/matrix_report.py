@@ -74,7 +74,12 @@ def _m(x, digits=3, sign=False):
 
 
 def markdown(comp: dict) -> str:
-    rows = comp["rows"]
+    """The comparison table and rankings, then the what-if lines."""
+    return "\n".join(rows_lines(comp["rows"]) + whatif_lines(comp["whatif"])) + "\n"
+
+
+def rows_lines(rows: list[dict]) -> list[str]:
+    """One table row per plain cell, then per scenario and worker count the releases ranked by leak rate."""
     out = []
     if rows:
         table = []
@@ -105,7 +110,13 @@ def markdown(comp: dict) -> str:
                     order += f"{sep}{b['version']} ({_m(b['live_per_proof'], 4, True)} MiB/proof)"
                 out.append(f"- `{scenario}`, {workers} worker(s): live heap grows fastest per proof in {order}.")
         out.append("")
-    for w in comp["whatif"]:
+    return out
+
+
+def whatif_lines(whatif: list[dict]) -> list[str]:
+    """Per what-if cell: the rate before and after, the predicted and the measured drop."""
+    out = []
+    for w in whatif:
         if w.get("predicted_drop") is None:
             out.append(f"- `{w['cell']}`: its plain cell `{w['base']}` is missing; no comparison.")
             continue
@@ -120,4 +131,4 @@ def markdown(comp: dict) -> str:
             f"{_m(w['bytelength_later_per_proof_after'], 3, True)} MiB. In the traced run the mitigation registered "
             f"{stats.get('registered', '–')} wrappers and freed {stats.get('freed', '–')}; trace checks "
             f"{'pass' if w['checks_ok'] else 'FAIL: ' + ', '.join(w['failed_checks'])}.")
-    return "\n".join(out) + "\n"
+    return out

@@ -12,19 +12,12 @@ from typing import Iterator
 from doit.tools import config_changed
 
 from .matrix_cells import Cell, versions
-
-
-def _rel(p: Path | str, root: Path) -> str:
-    """Paths in task definitions are relative to the project root, so the doit database is portable."""
-    p = Path(p)
-    if p.is_absolute() and p.resolve().is_relative_to(root.resolve()):
-        return str(p.resolve().relative_to(root.resolve()))
-    return str(p)
+from .paths import rel_path
 
 
 def tasks(cfg, cells: list[Cell], steps, *, code: dict[str, list[str]], root: Path) -> Iterator[dict]:
     """code: the source files each kind of task depends on, under the keys instrument, run, parse."""
-    r = lambda p: _rel(p, root)  # noqa: E731
+    r = lambda p: rel_path(p, root)  # noqa: E731
     b = cfg["bench"]
     run_knobs = {"cache": b["cache"], "circuit_rows": b["circuit_rows"], "settle_turns": b["settle_turns"],
                  "iterations": cfg["matrix"]["iterations"]}

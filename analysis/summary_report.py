@@ -188,11 +188,10 @@ def matrix_lines(matrix: dict | None) -> list[str]:
           "live-heap growth in blocks of Rust calls that created tracked objects or of thread start-up (the "
           "rest is 'other'); *in tracked objects* = tracked bytes over live-heap growth (sizes include a share "
           "of the building call's bytes, so this can overlap the thread column; see the weaknesses below)._", ""]
-    body = matrix_report.markdown({"rows": matrix["rows"], "whatif": []}).rstrip("\n").splitlines()
-    md += body + [""] + MATRIX_NOTES.splitlines() + [""]
+    md += matrix_report.rows_lines(matrix["rows"]) + MATRIX_NOTES.splitlines() + [""]
     if matrix["whatif"]:
         md += ["## Checking the diagnosis: what-if runs", "", WHATIF_NOTE, ""]
-        md += matrix_report.markdown({"rows": [], "whatif": matrix["whatif"]}).rstrip("\n").splitlines() + [""]
+        md += matrix_report.whatif_lines(matrix["whatif"]) + [""]
     return md
 
 
