@@ -7,14 +7,21 @@ from pathlib import Path
 
 from doit.tools import config_changed
 
-from analysis import compat_steps, matrix_cells, matrix_report, matrix_steps, matrix_tasks
-from analysis import step0_steps, step2_report, step2_steps, step3_steps
-from analysis import config as config_mod
+from analysis.trace import compat as compat_steps
+from analysis.matrix import cells as matrix_cells
+from analysis.matrix import report as matrix_report
+from analysis.matrix import steps as matrix_steps
+from analysis.matrix import tasks as matrix_tasks
+from analysis.step0 import steps as step0_steps
+from analysis.trace import report as step2_report
+from analysis.trace import steps as step2_steps
+from analysis.analyze import steps as step3_steps
+from analysis.common import config as config_mod
 from analysis.inventory.binary_step import build_binary_inventory
 from analysis.inventory.report import write_reports
 from analysis.inventory.source_step import build_source_inventory
-from analysis.paths import rel_path
-from analysis.summary_report import write_from_files as write_summary
+from analysis.common.paths import rel_path
+from analysis.summary.report import write_from_files as write_summary
 
 DOIT_CONFIG = {"default_verbosity": 2, "action_string_formatting": "new"}
 
@@ -51,7 +58,7 @@ def task_step0():
             out = step0_steps.run_path(CFG, scenario, k)
             yield {"name": f"{scenario}-run{k}",
                    "actions": [(step0_steps.run_one, [CFG, scenario, k])],
-                   "file_dep": [str(NODE_MODULES), *map(str, BENCH_JS), "analysis/step0_run.py"],
+                   "file_dep": [str(NODE_MODULES), *map(str, BENCH_JS), "analysis/step0/run.py"],
                    "targets": [_rel(out)],
                    "uptodate": [config_changed({"o1js": CFG["o1js_version"], "bench": b})]}
 
@@ -61,7 +68,7 @@ def task_step0_report():
     b = CFG["bench"]
     runs = [_rel(step0_steps.run_path(CFG, s, k)) for s in b["scenarios"] for k in range(1, b["runs"] + 1)]
     return {"actions": [(step0_steps.report, [CFG])],
-            "file_dep": [*runs, "analysis/step0_report.py", "schemas/bench-event.schema.json"],
+            "file_dep": [*runs, "analysis/step0/report.py", "schemas/bench-event.schema.json"],
             "targets": ["STEP_0.md", _rel(CFG.artifacts / "step0" / "memory.png"),
                         _rel(CFG.artifacts / "step0" / "summary.json")],
             "uptodate": [config_changed({"overrides": CFG.overrides})]}
@@ -116,7 +123,7 @@ def task_instrument():
     """Step 2: copy o1js and rewrite its wasm so the allocator and JS handles call the tracer."""
     o1js = step2_steps.installed_o1js()
     return {"actions": [(step2_steps.make_traced_copy, [CFG])],
-            "file_dep": [str(NODE_MODULES), *map(str, step2_steps.INSTRUMENTER), "analysis/step2_steps.py",
+            "file_dep": [str(NODE_MODULES), *map(str, step2_steps.INSTRUMENTER), "analysis/trace/steps.py",
                          *map(str, step2_steps.original_binaries(o1js))],
             "targets": [_rel(step2_steps.instrument_report(CFG)), _rel(step2_steps.traced_dir(CFG) / "o1js" / "package.json")],
             "uptodate": [config_changed({"o1js": CFG["o1js_version"]})]}
@@ -130,8 +137,8 @@ def task_trace():
         yield {"name": scenario,
                "actions": [(step2_steps.trace_run, [CFG, scenario])],
                "file_dep": [_rel(CFG.artifacts / "source_build" / "build.json") if CFG["route"] == "source"
-                            else _rel(step2_steps.instrument_report(CFG)), *map(str, BENCH_JS), "analysis/step0_run.py",
-                            "analysis/step2_steps.py"],
+                            else _rel(step2_steps.instrument_report(CFG)), *map(str, BENCH_JS), "analysis/step0/run.py",
+                            "analysis/trace/steps.py"],
                "targets": [_rel(step2_steps.log_path(CFG, scenario)), _rel(step2_steps.bench_path(CFG, scenario))],
                "uptodate": [config_changed({"bench": CFG["bench"], "trace": t})]}
 
@@ -139,9 +146,9 @@ def task_trace():
 def task_trace_overhead():
     """Step 2 benchmark: prove time traced / untraced, alternating runs in one pipeline run."""
     t = CFG["trace"]
-    return {"actions": [f"{_python()} -m analysis.bench_overhead --pairs {t['overhead_pairs']} "
+    return {"actions": [f"{_python()} -m analysis.trace.overhead --pairs {t['overhead_pairs']} "
                         f"--iterations {t['overhead_iterations']} --out {_rel(OVERHEAD)}"],
-            "file_dep": [_rel(step2_steps.instrument_report(CFG)), *map(str, BENCH_JS), "analysis/bench_overhead.py"],
+            "file_dep": [_rel(step2_steps.instrument_report(CFG)), *map(str, BENCH_JS), "analysis/trace/overhead.py"],
             "targets": [_rel(OVERHEAD)],
             "uptodate": [config_changed({"bench": CFG["bench"], "trace": t})]}
 
@@ -154,7 +161,7 @@ def task_trace_compat():
         yield {"name": version,
                "actions": [(compat_steps.run_check, [CFG, version])],
                "file_dep": [_rel(d / "package-lock.json"), *map(str, step2_steps.INSTRUMENTER), *map(str, BENCH_JS),
-                            "analysis/compat_steps.py"],
+                            "analysis/trace/compat.py"],
                "targets": [_rel(compat_steps.summary_path(CFG, version))],
                "uptodate": [config_changed({"bench": CFG["bench"], "iterations": CFG["trace"]["compat_iterations"]})]}
 
@@ -166,8 +173,7 @@ def _python() -> str:
 
 # ---------------------------------------------------------------- Step 3 and 4
 
-PARSER = ["analysis/logparse.py", *map(str, sorted(Path("analysis").glob("logparse_*.py"))),
-          "analysis/step3_figures.py", "analysis/step3_report.py", "analysis/step3_steps.py"]
+PARSER = [*map(str, sorted(Path("analysis/parse").glob("*.py"))), *map(str, sorted(Path("analysis/analyze").glob("*.py")))]
 
 
 def task_analyze():
@@ -190,7 +196,7 @@ def task_step2_report():
                           CFG.artifacts / "source_patch" / "summary.json", compat, Path("STEP_2.md")])],
             "file_dep": [_rel(step2_steps.instrument_report(CFG)), _rel(OVERHEAD),
                          *map(_rel, results.values()), *map(_rel, compat),
-                         "analysis/step2_report.py", "schemas/trace-event.schema.json"],
+                         "analysis/trace/report.py", "schemas/trace-event.schema.json"],
             "targets": ["STEP_2.md"]}
 
 
@@ -226,9 +232,9 @@ if CFG["route"] == "source":
 
 MATRIX_CELLS = matrix_cells.cells(CFG)
 MATRIX_COMPARISON = CFG.artifacts / "matrix" / "comparison.json"
-MATRIX_CODE = {"instrument": [*map(str, step2_steps.INSTRUMENTER), "analysis/matrix_steps.py", "analysis/matrix_paths.py"],
-               "run": [*map(str, BENCH_JS), "analysis/step0_run.py", "analysis/matrix_steps.py", "analysis/matrix_paths.py"],
-               "parse": [*PARSER, "analysis/matrix_summary.py"]}
+MATRIX_CODE = {"instrument": [*map(str, step2_steps.INSTRUMENTER), "analysis/matrix/steps.py", "analysis/matrix/paths.py"],
+               "run": [*map(str, BENCH_JS), "analysis/step0/run.py", "analysis/matrix/steps.py", "analysis/matrix/paths.py"],
+               "parse": [*PARSER, "analysis/matrix/summary.py"]}
 
 
 def task_matrix():
@@ -241,7 +247,7 @@ def task_matrix_report():
     """Release matrix compared: per-cell figures and each what-if cell against its plain cell (predicted vs measured)."""
     cells = [_rel(matrix_steps.summary_path(CFG, c)) for c in MATRIX_CELLS]
     return {"actions": [(matrix_report.write_comparison, [cells, MATRIX_COMPARISON])],
-            "file_dep": [*cells, "analysis/matrix_report.py"],
+            "file_dep": [*cells, "analysis/matrix/report.py"],
             "targets": [_rel(MATRIX_COMPARISON)]}
 
 
@@ -252,6 +258,6 @@ def task_summary():
                                          step3_steps.step0_summary_path(CFG), OVERHEAD, Path("SUMMARY.md"),
                                          MATRIX_COMPARISON])],
             "file_dep": [*map(_rel, results.values()), _rel(step3_steps.figures_path(CFG)), _rel(MATRIX_COMPARISON),
-                         _rel(step3_steps.step0_summary_path(CFG)), _rel(OVERHEAD), "analysis/summary_report.py",
-                         "analysis/matrix_report.py"],
+                         _rel(step3_steps.step0_summary_path(CFG)), _rel(OVERHEAD), "analysis/summary/report.py",
+                         "analysis/matrix/report.py"],
             "targets": ["SUMMARY.md"]}

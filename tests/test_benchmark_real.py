@@ -4,9 +4,9 @@ import json
 import jsonschema
 import pytest
 
-from analysis.jsonl import read_jsonl
-from analysis.paths import schema_path
-from analysis.step0_run import node_command, run_benchmark
+from analysis.common.jsonl import read_jsonl
+from analysis.common.paths import schema_path
+from analysis.step0.run import node_command, run_benchmark
 
 pytestmark = pytest.mark.slow
 

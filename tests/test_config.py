@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from analysis import config
-from analysis.paths import CONFIG
+from analysis.common import config
+from analysis.common.paths import CONFIG
 
 
 def write(tmp_path, mutate):

@@ -1,6 +1,6 @@
 import pytest
 
-from analysis.jsonl import JsonlError, read_jsonl
+from analysis.common.jsonl import JsonlError, read_jsonl
 
 
 def test_truncated_last_line_is_reported_not_fatal(tmp_path):

@@ -11,11 +11,11 @@ import jsonschema
 import numpy as np
 import pytest
 
-from analysis import logparse_collect
-from analysis.logparse import (CHECKS, format_checks, format_table, format_type_sites, parse_bytes, parse_file,
+from analysis.parse import collect as logparse_collect
+from analysis.parse import (CHECKS, format_checks, format_table, format_type_sites, parse_bytes, parse_file,
                                parse_stream)
-from analysis.logparse_events import FAST_LINE, check_event
-from analysis.paths import ROOT, schema_path
+from analysis.parse.events import FAST_LINE, check_event
+from analysis.common.paths import ROOT, schema_path
 
 RESULT_SCHEMA = jsonschema.Draft202012Validator(json.loads(schema_path("parse-result").read_text()))
 

@@ -18,10 +18,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.logparse import parse_bytes
-from analysis.logparse_events import INT64_MAX, STORED_INTS, check_event
-from analysis.logparse_swar import PAD, parse_uints, word_view
-from analysis.paths import schema_path
+from analysis.parse import parse_bytes
+from analysis.parse.events import INT64_MAX, STORED_INTS, check_event
+from analysis.parse.swar import PAD, parse_uints, word_view
+from analysis.common.paths import schema_path
 
 EVENT_SCHEMA = jsonschema.Draft202012Validator(json.loads(schema_path("trace-event").read_text()))
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

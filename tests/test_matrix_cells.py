@@ -1,9 +1,9 @@
 import pytest
 import yaml
 
-from analysis import config
-from analysis.matrix_cells import Cell, cells, parse_cell
-from analysis.paths import CONFIG
+from analysis.common import config
+from analysis.matrix.cells import Cell, cells, parse_cell
+from analysis.common.paths import CONFIG
 
 
 def load(tmp_path, **matrix):

@@ -1,4 +1,4 @@
-from analysis.matrix_report import comparison, markdown
+from analysis.matrix.report import comparison, markdown
 
 MiB = 2 ** 20
 

@@ -1,6 +1,6 @@
 import json
 
-from analysis.matrix_summary import baseline_memory
+from analysis.matrix.summary import baseline_memory
 
 
 def test_baseline_memory_from_a_run_that_crashed(tmp_path):

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 
-from analysis import matrix_tasks
-from analysis.matrix_cells import Cell
+from analysis.matrix import tasks as matrix_tasks
+from analysis.matrix.cells import Cell
 
 
 def fake_steps(root: Path):

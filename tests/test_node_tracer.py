@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from analysis.paths import BENCH
+from analysis.common.paths import BENCH
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

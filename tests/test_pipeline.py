@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from analysis.paths import ROOT
+from analysis.common.paths import ROOT
 
 STEPS = ["node_deps", "step0", "step0_report", "inventory", "instrument", "trace", "trace_overhead", "trace_compat", "analyze",
          "step2_report", "summary", "source_patch"]

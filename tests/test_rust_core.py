@@ -1,6 +1,6 @@
 """The source route's logging core (rust-bindings-patch/wlh-trace-core): its own Rust tests, and
 the lines its example program writes, checked against the trace-event schema and, when present,
-by the Step 3 parser (analysis/logparse.py)."""
+by the Step 3 parser (analysis/parse)."""
 from __future__ import annotations
 
 import importlib.util
@@ -83,9 +83,9 @@ def test_example_ids_and_pairs(emitted):
 
 
 def test_step3_parser_reads_example_with_zero_failed_checks(emitted):
-    if importlib.util.find_spec("analysis.logparse") is None:
-        pytest.skip("analysis/logparse.py (Step 3 parser) is not there yet")
-    from analysis import logparse
+    if importlib.util.find_spec("analysis.parse") is None:
+        pytest.skip("analysis/parse (Step 3 parser) is not there yet")
+    import analysis.parse as logparse
     result = logparse.parse_bytes(emitted.encode(), "emit-example")
     assert result.failed_checks == [], result.failed_checks
     assert result.noise_lines > 0

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from analysis import step0_report as r
-from analysis.step0_run import BenchmarkFailed, run_benchmark
+from analysis.step0 import report as r
+from analysis.step0.run import BenchmarkFailed, run_benchmark
 
 from .bench_data import MiB, write_run
 

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from analysis.logparse import parse_bytes
-from analysis.step3_figures import decompose, figures, site_kind_shares
-from analysis.step3_report import write_report
-from analysis.summary_report import write_summary
+from analysis.parse import parse_bytes
+from analysis.analyze.figures import decompose, figures, site_kind_shares
+from analysis.analyze.report import write_report
+from analysis.summary.report import write_summary
 
 
 def snap(it, live, tracked, memory, inuse, chunks, free, blocks):
@@ -88,7 +88,7 @@ def test_leak_rates_per_type(result):
 
 
 def test_rate_spread_needs_three_proofs():
-    from analysis.step3_figures import rate
+    from analysis.analyze.figures import rate
     r = rate([0, 1, 2, 3, 4], [0, 10, 21, 29, 40])
     assert r["first_proof"] == 10 and r["per_proof"] == pytest.approx(9.8) and r["spread"] > 0
 

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, load
-from ..paths import BENCH, ROOT
+from analysis.common.config import ConfigError, load
+from analysis.common.paths import BENCH, ROOT
 from .binary_step import build_binary_inventory
 from .report import write_reports
 from .source_step import build_source_inventory

@@ -5,7 +5,7 @@ import json
 
 import jsonschema
 
-from ..paths import schema_path
+from analysis.common.paths import schema_path
 
 
 class InventorySchemaError(Exception):

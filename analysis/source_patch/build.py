@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="output folder (default: <artifacts>/source_build)")
     ap.add_argument("--no-network-probe", action="store_true")
     args = ap.parse_args(argv)
-    from analysis import config as config_mod
+    from analysis.common import config as config_mod
     cfg = config_mod.load()
     missing = check_toolchain(cfg, args.checkout, probe_network=not args.no_network_probe)
     if missing:
