@@ -15,17 +15,34 @@ def setup(c):
     c.run("cd bench && npm ci --no-audit --no-fund")
 
 
-@task
-def pipeline(c, quick=False):
-    """Run every stale step of the pipeline (doit). --quick: 2 proofs per run (3 in the matrix, which needs a
-    slope), no compat check, and a one-cell matrix with its what-if cell (CI)."""
+# Steps that prove with o1js (minutes each): independent ones run in parallel. The overhead benchmark measures
+# time, so it runs alone; the reports are quick and run after.
+HEAVY = ["step0", "trace", "matrix", "crash"]
+ALONE = ["trace_overhead"]
+QUICK = ("bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 trace.overhead_pairs=1 "
+         "matrix.versions=[2.15.0] matrix.workers=[1] matrix.scenarios=[trivial] matrix.extra_cells=[] "
+         "matrix.iterations=3 matrix.whatif=[2.15.0/trivial/w1+free-wrapped-polycomm] crash.cells=[] "
+         # a quick run writes beside the committed results, never over them
+         "paths.artifacts=.quick/artifacts paths.reports=.quick paths.lock=.quick/pipeline-lock.json")
+
+
+def _top_level_tasks(c, env) -> list[str]:
+    out = c.run(".venv/bin/doit list --quiet", env=env, hide=True).stdout.split()
+    return [t for t in out if t not in HEAVY + ALONE]
+
+
+@task(help={"quick": "2-3 proofs per run, one matrix cell and its what-if, into .quick/ (what CI runs)",
+            "force": "rerun every step, up to date or not", "jobs": "proving steps run at once (default 2)"})
+def pipeline(c, quick=False, force=False, jobs=2):
+    """Run every stale step of the pipeline (doit), proving steps in parallel, then print where the reports are."""
     env = {"WLH_SET": os.environ.get("WLH_SET", "")}
     if quick:
-        env["WLH_SET"] = (env["WLH_SET"] + " bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 "
-                          "trace.overhead_pairs=1 trace.compat_versions=[] matrix.versions=[2.15.0] matrix.workers=[1] "
-                          "matrix.scenarios=[trivial] matrix.extra_cells=[] matrix.iterations=3 "
-                          "matrix.whatif=[2.15.0/trivial/w1+free-wrapped-polycomm]").strip()
-    c.run(".venv/bin/doit", env=env, pty=False)
+        env["WLH_SET"] = (env["WLH_SET"] + " " + QUICK).strip()
+    run = ".venv/bin/doit run" + (" --always-execute" if force else "")
+    c.run(f"{run} -n {jobs} -P thread {' '.join(HEAVY)}", env=env, pty=False)
+    c.run(f"{run} {' '.join(ALONE)}", env=env, pty=False)
+    c.run(f"{run} {' '.join(_top_level_tasks(c, env))}", env=env, pty=False)
+    c.run(".venv/bin/python -m analysis.pipeline where", env=env, pty=False)
 
 
 @task

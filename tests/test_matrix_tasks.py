@@ -1,6 +1,8 @@
-"""The matrix task generator, run by doit itself on a fake configuration: adding a cell must run only that
-cell's chain (and its release's install and instrument when the release is new), and leave the others up
-to date. The fake steps write their targets and record that they ran; no node, no o1js."""
+"""The matrix steps and the committed lock, run by doit itself on a fake configuration: adding a cell must
+run only that cell's chain (and its release's install and instrument when the release is new), leave the
+others up to date, and a fresh checkout of the same files (new mtimes, no doit database, no
+intermediates) must run nothing. The fake steps write their outputs and record that they ran; no node, no o1js."""
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -9,6 +11,7 @@ from doit.doit_cmd import DoitMain
 
 from analysis.matrix import tasks as matrix_tasks
 from analysis.matrix.cells import Cell
+from analysis.pipeline.graph import Graph
 
 
 def fake_steps(root: Path):
@@ -38,6 +41,8 @@ def fake_steps(root: Path):
         mitigation_report_path=lambda cfg, c, run: cell_dir(cfg, c) / f"mitigation-{run}.json",
         summary_path=lambda cfg, c: cell_dir(cfg, c) / "cell.json",
     )
+    s.instrument_command = lambda cfg, v: ["instrument", v]
+    s.command = lambda cfg, c, traced: ([f"run {c.name}", str(traced), str(root / "x")], {"T": str(root / "y")})
     s.install = lambda cfg, v: (log(f"install {v}"), touch(s.installed_marker(cfg, v)))[-1]
     s.instrument = lambda cfg, v: (log(f"instrument {v}"),
                                    touch(s.instrument_report(cfg, v), s.traced_o1js(cfg, v) / "package.json"))[-1]
@@ -64,12 +69,17 @@ def setup(tmp_path, monkeypatch):
     steps, ran = fake_steps(tmp_path)
     deps = {"instrument": ["code/instrument.py"], "run": ["code/run.py"], "parse": ["code/parse.py"]}
 
-    def run_doit(cells):
+    def run_doit(cells, db="doit.db"):
+        graph = Graph(tmp_path, tmp_path / "lock.json", tmp_path / "cache" / "hashes.json")
+        for step in matrix_tasks.steps_for(cfg, cells, steps, code=deps, root=tmp_path):
+            graph.add(step)
+
         def task_matrix():
-            yield from matrix_tasks.tasks(cfg, cells, steps, code=deps, root=tmp_path)
+            for name in graph.group("matrix"):
+                yield graph.doit(name)
         ran.write_text("")
         code_ = DoitMain(ModuleTaskLoader({"task_matrix": task_matrix})).run(
-            ["run", "--db-file", str(tmp_path / "doit.db"), "-v", "0"])
+            ["run", "--db-file", str(tmp_path / db), "-v", "0"])
         assert code_ == 0
         return sorted(ran.read_text().split("\n")[:-1])
     return run_doit, code
@@ -108,3 +118,48 @@ def test_changing_shared_code_reruns_every_cell_that_uses_it(tmp_path, monkeypat
     assert run_doit(cells) == ["parse 2.10.0/trivial/w1", "parse 2.15.0/trivial/w1"]
     (code / "fix.cjs").write_text("changed")  # a mitigation file only matters to its what-if cells
     assert run_doit(cells) == []
+
+
+def fresh_checkout(root: Path, steps) -> None:
+    """What a clone looks like: every committed file with a new mtime, no intermediates, no local caches."""
+    for p in root.rglob("*"):
+        if p.is_file():
+            os.utime(p, (p.stat().st_atime + 1000, p.stat().st_mtime + 1000))
+    for p in [*root.glob("cells/*/trace.log"), *root.glob("installed/*/marker"), *root.glob("traced/*/o1js/package.json"),
+              root / "cache" / "hashes.json"]:
+        p.unlink(missing_ok=True)
+
+
+def test_fresh_checkout_runs_nothing(tmp_path, monkeypatch):
+    run_doit, _ = setup(tmp_path, monkeypatch)
+    cells = [CELL_A, Cell("2.10.0", "trivial", 1)]
+    run_doit(cells)
+    fresh_checkout(tmp_path, None)
+    assert run_doit(cells, db="fresh.db") == []
+
+
+def test_changed_input_after_fresh_checkout_rebuilds_what_it_needs(tmp_path, monkeypatch):
+    run_doit, code = setup(tmp_path, monkeypatch)
+    run_doit([CELL_A])
+    fresh_checkout(tmp_path, None)
+    # the parse step must run, and it reads the trace log, which a clone does not have: trace runs first
+    (code / "parse.py").write_text("changed")
+    assert run_doit([CELL_A], db="fresh.db") == ["install 2.15.0", "instrument 2.15.0", "parse 2.15.0/trivial/w1",
+                                                 "trace 2.15.0/trivial/w1"]
+    assert run_doit([CELL_A], db="fresh.db") == []
+
+
+def test_deleted_intermediate_alone_reruns_nothing(tmp_path, monkeypatch):
+    run_doit, _ = setup(tmp_path, monkeypatch)
+    run_doit([CELL_A])
+    (tmp_path / "cells" / CELL_A.id / "trace.log").unlink()
+    assert run_doit([CELL_A]) == []
+
+
+def test_changed_parameter_or_edited_output_makes_the_step_stale(tmp_path, monkeypatch):
+    run_doit, _ = setup(tmp_path, monkeypatch)
+    run_doit([CELL_A])
+    (tmp_path / "cells" / CELL_A.id / "cell.json").write_text("edited by hand")
+    assert run_doit([CELL_A]) == ["parse 2.15.0/trivial/w1"]
+    slower = Cell("2.15.0", "trivial", 1)
+    assert run_doit([slower]) == []  # same parameters: nothing

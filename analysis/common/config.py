@@ -35,10 +35,22 @@ class Config:
     def section(self, name: str) -> dict:
         return self.data[name]
 
+    def _path(self, key: str) -> Path:
+        p = Path(self.data["paths"][key])
+        return p if p.is_absolute() else self.source.parent / p
+
     @property
     def artifacts(self) -> Path:
-        p = Path(self.data["paths"]["artifacts"])
-        return p if p.is_absolute() else self.source.parent / p
+        return self._path("artifacts")
+
+    @property
+    def reports(self) -> Path:
+        """Where the STEP_*.md reports and SUMMARY.md are written (the repository root unless a quick run)."""
+        return self._path("reports")
+
+    @property
+    def lock(self) -> Path:
+        return self._path("lock")
 
 
 def parse_overrides(text: str, origin: str = "WLH_SET") -> dict:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.trace import compat as compat_steps
 from analysis.common.config import Config
 from analysis.matrix.cells import Cell
 from analysis.common.paths import BENCH, ROOT
 
 PRELOAD = BENCH / "mitigations" / "preload.cjs"
+
+
+def compat_dir(version: str) -> Path:
+    """Where a release other than the main one is pinned (package.json + package-lock.json)."""
+    return BENCH / "compat" / f"o1js-{version}"
 
 
 def is_main_release(cfg: Config, version: str) -> bool:
@@ -19,12 +23,12 @@ def is_main_release(cfg: Config, version: str) -> bool:
 
 def installed_marker(cfg: Config, version: str) -> Path:
     """The file npm ci writes last: a task target that says the release is installed."""
-    base = BENCH if is_main_release(cfg, version) else compat_steps.compat_dir(version)
+    base = BENCH if is_main_release(cfg, version) else compat_dir(version)
     return base / "node_modules" / ".package-lock.json"
 
 
 def lockfile(cfg: Config, version: str) -> Path:
-    return (BENCH if is_main_release(cfg, version) else compat_steps.compat_dir(version)) / "package-lock.json"
+    return (BENCH if is_main_release(cfg, version) else compat_dir(version)) / "package-lock.json"
 
 
 def o1js_dir(cfg: Config, version: str) -> Path:

@@ -19,6 +19,13 @@ class BenchmarkFailed(RuntimeError):
     pass
 
 
+def bench_args(cfg, **override) -> dict:
+    """The benchmark knobs of config `bench` as node_command's keywords (workers can be overridden per run)."""
+    b = cfg["bench"]
+    return {"workers": b["workers"], "cache": b["cache"], "rows": b["circuit_rows"], "settle_turns": b["settle_turns"],
+            **override}
+
+
 def node_command(*, scenario: str, iterations: int, workers: int, cache: str, rows: int, settle_turns: int,
                  out: Path, label: str, meta: dict, o1js_dir: Path | None = None,
                  node_options: list[str] | None = None) -> list[str]:

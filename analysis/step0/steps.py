@@ -6,8 +6,8 @@ from pathlib import Path
 
 from analysis.step0 import report as step0_report
 from analysis.common.config import Config, ConfigError
-from analysis.common.paths import BENCH, ROOT
-from analysis.step0.run import node_command, run_benchmark
+from analysis.common.paths import BENCH
+from analysis.step0.run import bench_args, node_command, run_benchmark
 
 
 def check_o1js_pin(cfg: Config) -> None:
@@ -22,18 +22,25 @@ def run_path(cfg: Config, scenario: str, run: int) -> Path:
     return cfg.artifacts / "step0" / f"{scenario}-run{run}.jsonl"
 
 
+def run_command(cfg: Config, scenario: str, run: int) -> list[str]:
+    b = cfg["bench"]
+    return node_command(scenario=scenario, iterations=b["iterations"], out=run_path(cfg, scenario, run),
+                        label=f"{scenario} run {run}", meta={"overrides": cfg.overrides, "bench": b}, **bench_args(cfg))
+
+
 def run_one(cfg: Config, scenario: str, run: int) -> None:
     check_o1js_pin(cfg)
-    b = cfg["bench"]
-    out = run_path(cfg, scenario, run)
-    cmd = node_command(scenario=scenario, iterations=b["iterations"], workers=b["workers"], cache=b["cache"],
-                       rows=b["circuit_rows"], settle_turns=b["settle_turns"], out=out,
-                       label=f"{scenario} run {run}", meta={"overrides": cfg.overrides, "bench": b})
-    run_benchmark(cmd, out, timeout_s=b["timeout_minutes"] * 60)
+    run_benchmark(run_command(cfg, scenario, run), run_path(cfg, scenario, run),
+                  timeout_s=cfg["bench"]["timeout_minutes"] * 60)
+
+
+def report_paths(cfg: Config) -> dict[str, Path]:
+    return {"md": cfg.reports / "STEP_0.md", "plot": cfg.artifacts / "step0" / "memory.png",
+            "summary": cfg.artifacts / "step0" / "summary.json"}
 
 
 def report(cfg: Config) -> None:
     runs = {s: [step0_report.load_run(run_path(cfg, s, k)) for k in range(1, cfg["bench"]["runs"] + 1)]
             for s in cfg["bench"]["scenarios"]}
-    step0_report.write_report(runs, ROOT / "STEP_0.md", cfg.artifacts / "step0" / "memory.png",
-                              cfg.artifacts / "step0" / "summary.json", overrides=cfg.overrides)
+    out = report_paths(cfg)
+    step0_report.write_report(runs, out["md"], out["plot"], out["summary"], overrides=cfg.overrides)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from analysis.common import config as config_mod
 from analysis.common.jsonl import read_jsonl
-from analysis.step0.run import node_command, run_benchmark
+from analysis.step0.run import bench_args, node_command, run_benchmark
 from analysis.trace.steps import traced_dir
 
 
@@ -31,10 +31,9 @@ def measure(cfg, pairs: int, iterations: int, workdir: Path) -> dict:
     for k in range(pairs):
         for traced in (False, True):
             out = workdir / f"{'traced' if traced else 'plain'}-{k}.jsonl"
-            cmd = node_command(scenario="trivial", iterations=iterations, workers=b["workers"], cache=b["cache"],
-                               rows=b["circuit_rows"], settle_turns=b["settle_turns"], out=out,
+            cmd = node_command(scenario="trivial", iterations=iterations, out=out,
                                label=f"overhead {'traced' if traced else 'plain'} {k + 1}/{pairs}", meta={},
-                               o1js_dir=(traced_dir(cfg) / "o1js") if traced else None)
+                               o1js_dir=(traced_dir(cfg) / "o1js") if traced else None, **bench_args(cfg))
             env = {"WLH_TRACE_LOG": str(workdir / f"trace-{k}.log"), "WLH_CREATION_SITES": "1"} if traced else {}
             run_benchmark(cmd, out, timeout_s=b["timeout_minutes"] * 60, env=env)
             times = prove_times(out)

@@ -144,24 +144,24 @@ METHOD = """## How the binary route works
 """
 
 
-def compat_section(compat: list[dict]) -> list[str]:
-    if not compat:
+def compat_section(cells: list[dict]) -> list[str]:
+    """The same instrumenter on older releases: their trivial matrix cells (artifacts/matrix/, cell.json)."""
+    if not cells:
         return []
-    md = ["## The same instrumenter on older releases", ""]
-    for c in compat:
-        ins = c["instrument"]
-        snaps = c["snapshots"]
-        rows = [[s["iteration"], s["memory_bytes"], s["live_heap_bytes"], s["live_blocks"], s["inuse_chunks"],
-                 s["unknown_frees"], s["unparsed_bytes"]] for s in snaps]
-        md += [f"### o1js {c['o1js_version']} (glue `{ins['glue']}`)", "",
+    md = ["## The same instrumenter on older releases", "",
+          "From the release matrix (`doit matrix`): each older release is instrumented by the same tool and its "
+          "trivial scenario traced; the hook set is what the instrumenter found by name in that binary.", ""]
+    for c in cells:
+        ins, t = c["instrument"], c["trace"]
+        iters = sorted(t["live_heap_by_iteration"], key=int)
+        rows = [[i, t["bytes_by_iteration"][i], t["live_heap_by_iteration"][i], t["tracked_by_iteration"][i]] for i in iters]
+        top = t["leaks_by_type_in_loop"][:3]
+        md += [f"### o1js {c['version']}, {c['workers']} worker(s) (glue `{ins['glue']}`)", "",
                f"Hook set **{ins['hook_set']}**: " + ", ".join(f"{k} = `{v}`" for k, v in ins["hooks"].items()) + ". "
-               f"A traced run of the trivial scenario: parser checks "
-               + ("all passed" if c["ok"] else f"FAILED ({', '.join(c['failed_checks'])})") + "; events "
-               + ", ".join(f"{k} {v:,}" for k, v in sorted(c["events"].items())) + ".", "",
-               tabulate(rows, headers=["iter", "byteLength", "live heap bytes", "live blocks (hooks)",
-                                       "in-use chunks (heap walk)", "unknown frees", "unparsed heap bytes"],
-                        tablefmt="github"), "",
-               "Never-dropped bytes by type: " + ", ".join(f"{t['type']} {t['bytes']:,}" for t in c["top_never_dropped"]) + ".", ""]
+               "Parser checks " + ("all passed" if c["checks_ok"] else f"FAILED ({', '.join(c['failed_checks'])})") + ".", "",
+               tabulate(rows, headers=["iter", "byteLength", "live heap bytes", "tracked live bytes"], tablefmt="github"), "",
+               "Never dropped in the loop, by type: "
+               + (", ".join(f"{x['type']} {x['bytes']:,} B ({x['count']:,})" for x in top) if top else "none") + ".", ""]
     return md
 
 
@@ -194,8 +194,8 @@ def write_report(instr: dict, results: dict[str, dict], overhead: dict | None, r
 
 
 def write_from_files(instrument: Path, results: dict[str, Path], overhead: Path, source_summary: Path,
-                     compat: list[Path], report: Path) -> None:
+                     older_cells: list[Path], report: Path) -> None:
     load = lambda p: json.loads(Path(p).read_text())  # noqa: E731
     write_report(load(instrument), {s: load(p) for s, p in results.items()},
                  load(overhead) if Path(overhead).exists() else None, report,
-                 load(source_summary) if Path(source_summary).exists() else None, [load(p) for p in compat])
+                 load(source_summary) if Path(source_summary).exists() else None, [load(p) for p in older_cells])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from analysis.common.config import Config
 from analysis.common.paths import BENCH
-from analysis.step0.run import node_command, run_benchmark
+from analysis.step0.run import bench_args, node_command, run_benchmark
 from analysis.step0.steps import check_o1js_pin
 
 INSTRUMENTER = [BENCH / "instrument" / "instrument-wasm.mjs", BENCH / "instrument" / "make-traced-copy.mjs",
@@ -41,14 +41,25 @@ def instrument_report(cfg: Config) -> Path:
     return cfg.artifacts / "step2" / "instrument.json"
 
 
-def make_traced_copy(cfg: Config, o1js_dir: Path | None = None) -> None:
-    check_o1js_pin(cfg)
-    o1js_dir = o1js_dir or installed_o1js()
-    report = instrument_report(cfg)
+def traced_copy_command(o1js_dir: Path, out_dir: Path, report: Path) -> list[str]:
+    """The one way to make an instrumented copy of an o1js package (Step 2, the matrix, `wlh run`):
+    out_dir/o1js is the copy, report its instrument JSON."""
+    return ["node", str(BENCH / "instrument" / "make-traced-copy.mjs"), "--o1js-dir", str(o1js_dir),
+            "--out", str(out_dir), "--report", str(report)]
+
+
+def run_traced_copy(cmd: list[str], report: Path) -> None:
     report.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["node", str(BENCH / "instrument" / "make-traced-copy.mjs"), "--o1js-dir", str(o1js_dir),
-           "--out", str(traced_dir(cfg)), "--report", str(report)]
     subprocess.run(cmd, check=True, stdout=sys.stderr)
+
+
+def instrument_command(cfg: Config) -> list[str]:
+    return traced_copy_command(installed_o1js(), traced_dir(cfg), instrument_report(cfg))
+
+
+def make_traced_copy(cfg: Config) -> None:
+    check_o1js_pin(cfg)
+    run_traced_copy(instrument_command(cfg), instrument_report(cfg))
 
 
 def log_path(cfg: Config, scenario: str) -> Path:
@@ -68,22 +79,26 @@ def traced_o1js(cfg: Config) -> Path:
     return (source_build_dir(cfg) if cfg["route"] == "source" else traced_dir(cfg)) / "o1js"
 
 
-def trace_run(cfg: Config, scenario: str) -> None:
+def trace_command(cfg: Config, scenario: str) -> tuple[list[str], dict]:
+    """The traced benchmark's command line and the tracer's environment."""
     b, t = cfg["bench"], cfg["trace"]
+    cmd = node_command(scenario=scenario, iterations=t["iterations"], out=bench_path(cfg, scenario),
+                       label=f"{scenario} traced", meta={"overrides": cfg.overrides, "trace": t, "bench": b,
+                                                        "route": cfg["route"]}, o1js_dir=traced_o1js(cfg),
+                       **bench_args(cfg))
+    env = {"WLH_TRACE_LOG": str(log_path(cfg, scenario)), "WLH_CREATION_SITES": "1" if t["creation_sites"] else "0"}
+    return cmd, env
+
+
+def trace_run(cfg: Config, scenario: str) -> None:
+    b = cfg["bench"]
     out, log = bench_path(cfg, scenario), log_path(cfg, scenario)
     o1js = traced_o1js(cfg)
     if not (o1js / "package.json").exists():
         step = "source_build" if cfg["route"] == "source" else "instrument"
-        raise FileNotFoundError(f"no instrumented o1js copy at {o1js}: run `doit {step}` (or `doit forget {step}`)")
-    cmd = node_command(scenario=scenario, iterations=t["iterations"], workers=b["workers"], cache=b["cache"],
-                       rows=b["circuit_rows"], settle_turns=b["settle_turns"], out=out,
-                       label=f"{scenario} traced", meta={"overrides": cfg.overrides, "trace": t, "bench": b,
-                                                        "route": cfg["route"]}, o1js_dir=o1js)
-    if cfg["route"] == "source":
-        # The patched Rust logs through console.log: the log is the benchmark's standard output.
-        run_benchmark(cmd, out, timeout_s=b["timeout_minutes"] * 60, stdout_path=log)
-        return
-    env = {"WLH_TRACE_LOG": str(log), "WLH_CREATION_SITES": "1" if t["creation_sites"] else "0"}
+        raise FileNotFoundError(f"no instrumented o1js copy at {o1js}: run `doit {step}`")
+    # Both routes write the log themselves, synchronously, to WLH_TRACE_LOG (the source route's sink too).
+    cmd, env = trace_command(cfg, scenario)
     run_benchmark(cmd, out, timeout_s=b["timeout_minutes"] * 60, env=env)
 
 

@@ -1,0 +1,98 @@
+"""A capped run: the Step 0 benchmark, untraced, under a lowered WASM memory maximum (bench/crash/preload.cjs),
+proving until the cap kills it or `max_proofs` are done. A crash is the expected outcome here, so it is
+recorded, not raised: the run's JSONL keeps every proof before the end, the preload's end record says how
+the end looked to JS (an exception, a worker error, or no answer: the watchdog ended a hung process)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from analysis.common.config import Config
+from analysis.common.jsonl import read_jsonl
+from analysis.common.paths import BENCH
+from analysis.matrix.cells import Cell
+from analysis.matrix.paths import o1js_dir
+from analysis.matrix.steps import mitigation_setup
+from analysis.step0.run import bench_args, node_command
+
+PRELOAD = BENCH / "crash" / "preload.cjs"
+
+
+def cell_dir(cfg: Config, cell: Cell) -> Path:
+    return cfg.artifacts / "crash" / cell.id
+
+
+def prediction_path(cfg: Config, cell: Cell) -> Path:
+    return cell_dir(cfg, cell) / "prediction.json"
+
+
+def run_path(cfg: Config, cell: Cell) -> Path:
+    return cell_dir(cfg, cell) / "run.jsonl"
+
+
+def end_record_path(cfg: Config, cell: Cell) -> Path:
+    return cell_dir(cfg, cell) / "end.jsonl"
+
+
+def outcome_path(cfg: Config, cell: Cell) -> Path:
+    return cell_dir(cfg, cell) / "outcome.json"
+
+
+def command(cfg: Config, cell: Cell, max_proofs: int) -> tuple[list[str], dict]:
+    c = cfg["crash"]
+    options, env = mitigation_setup(cfg, cell, cell_dir(cfg, cell) / "mitigation.json")
+    cmd = node_command(scenario=cell.scenario, iterations=max_proofs, out=run_path(cfg, cell),
+                       label=f"{cell.name} cap {c['cap_mib']} MiB",
+                       meta={"cell": cell.params(), "cap_mib": c["cap_mib"], "max_proofs": max_proofs},
+                       o1js_dir=o1js_dir(cfg, cell.version), node_options=["--require", str(PRELOAD), *options],
+                       **bench_args(cfg, workers=cell.workers))
+    env |= {"WLH_MEMORY_CAP_MIB": str(c["cap_mib"]), "WLH_WATCHDOG_SECONDS": str(c["watchdog_seconds"]),
+            "WLH_END_RECORD": str(end_record_path(cfg, cell))}
+    return cmd, env
+
+
+def run(cfg: Config, cell: Cell, max_proofs: int) -> None:
+    cmd, env = command(cfg, cell, max_proofs)
+    d = cell_dir(cfg, cell)
+    d.mkdir(parents=True, exist_ok=True)
+    for p in (run_path(cfg, cell), end_record_path(cfg, cell)):
+        p.unlink(missing_ok=True)  # the preload appends
+    proc = subprocess.run(cmd, env={**os.environ, "O1JS_BACKEND": "wasm", **env}, stdout=sys.stderr, stderr=sys.stderr,
+                          timeout=cfg["bench"]["timeout_minutes"] * 60 * 4)
+    result = outcome(run_path(cfg, cell), end_record_path(cfg, cell), proc.returncode)
+    if result["how"] == "preload_refused":
+        raise RuntimeError(f"{cell.name}: the crash preload refused its configuration (see above)")
+    outcome_path(cfg, cell).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    print(f"crash {cell.name}: {result['summary']}", file=sys.stderr)
+
+
+def outcome(run_jsonl: Path, end_record: Path, returncode: int) -> dict:
+    """How the capped run ended, from its two records (and the process status as the last resort)."""
+    records = read_jsonl(run_jsonl, strict=False).records if run_jsonl.exists() else []
+    ends = read_jsonl(end_record, strict=False).records if end_record.exists() else []
+    proofs = [r for r in records if r.get("event") == "sample" and r.get("phase") == "after_proof"]
+    last = proofs[-1] if proofs else None
+    crashes = [e for e in ends if e.get("event") == "crash"]
+    completed = any(r.get("event") == "end" and r.get("ok") for r in records)
+    caps = [e for e in ends if e.get("event") == "memory_cap"]
+    res = {"returncode": returncode, "proofs_done": len(proofs),
+           "last_proof_bytes": last["wasm_memory_bytes"] if last else None,
+           "cap_applied": bool(caps and any(e.get("applied") for e in caps)),
+           "completed": completed}
+    if completed and not crashes:
+        res |= {"how": "survived", "crash_proof": None, "summary": f"survived {len(proofs)} proofs"}
+        return res
+    if returncode == 2 and not crashes and not records:
+        res |= {"how": "preload_refused", "crash_proof": None, "summary": "the preload refused its configuration"}
+        return res
+    first = crashes[0] if crashes else {}
+    res |= {"how": first.get("how", "unknown"), "message": first.get("message"),
+            "end_bytes": first.get("wasm_memory_bytes"), "crash_proof": len(proofs) + 1,
+            "consequences": [c.get("how") for c in crashes[1:]],
+            "error_event": next((r.get("message", "").splitlines()[0] for r in records if r.get("event") == "error"), None)}
+    res["summary"] = (f"ended in proof {res['crash_proof']} ({res['how']}"
+                      + (f": {res['message'].splitlines()[0][:160]}" if res.get("message") else "") + ")")
+    return res

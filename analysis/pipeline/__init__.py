@@ -1,0 +1,1 @@
+"""The pipeline's committed state (lock) and the steps that read it; see graph.py."""
