@@ -302,3 +302,18 @@ def site_series(result, snaps: list[dict]) -> list[dict]:
                      "growth_bytes": ys[-1] - ys[0], "live_bytes_end": ys[-1],
                      "blocks_end": by_it.get(its[-1], {}).get(site, {}).get("blocks", 0), **rate(its, ys)})
     return rows
+
+
+def tracked_coverage(rows) -> dict:
+    """How much of the live-heap growth is held by live tracked objects, from after compile (first proof
+    included) and from after proof 1 (excluded). rows: snapshot rows (objects or their JSON dicts), one per
+    iteration from after compile. Each span: growth and tracked bytes, and their ratio (None without growth)."""
+    def get(row, key):
+        return row[key] if isinstance(row, dict) else getattr(row, key)
+
+    def span(a, b):
+        growth = get(b, "live_heap_bytes") - get(a, "live_heap_bytes")
+        tracked = get(b, "tracked_live_bytes") - get(a, "tracked_live_bytes")
+        return {"growth": growth, "tracked": tracked, "share": tracked / growth if growth > 0 else None}
+    return {"with_first_proof": span(rows[0], rows[-1]) if len(rows) >= 2 else None,
+            "without_first_proof": span(rows[1], rows[-1]) if len(rows) >= 3 else None}

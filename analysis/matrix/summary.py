@@ -11,7 +11,7 @@ from analysis.parse import parse_file
 from analysis.matrix.cells import Cell
 from analysis.matrix.paths import baseline_path, instrument_report, mitigation_report_path, summary_path, trace_log_path
 from analysis.common.paths import ROOT
-from analysis.analyze.figures import figures, site_kind_shares
+from analysis.analyze.figures import figures, site_kind_shares, tracked_coverage
 
 
 def baseline_memory(path: Path) -> dict:
@@ -31,13 +31,8 @@ def baseline_memory(path: Path) -> dict:
 
 
 def coverage(rows) -> dict:
-    """Share of the live-heap growth held by live tracked objects: from after compile (first proof
-    included) and from after proof 1 (excluded)."""
-    def share(a, b):
-        growth = b.live_heap_bytes - a.live_heap_bytes
-        return (b.tracked_live_bytes - a.tracked_live_bytes) / growth if growth > 0 else None
-    return {"with_first_proof": share(rows[0], rows[-1]) if len(rows) >= 2 else None,
-            "without_first_proof": share(rows[1], rows[-1]) if len(rows) >= 3 else None}
+    """Share of the live-heap growth held by live tracked objects (analysis.analyze.figures.tracked_coverage)."""
+    return {k: (v["share"] if v else None) for k, v in tracked_coverage(rows).items()}
 
 
 def summarize(cell: Cell, result, baseline: Path, instrument_report: Path, mitigation_reports: dict,

@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from analysis.crash import report as crash_report
 from analysis.matrix import report as matrix_report
-from analysis.analyze.figures import site_kind_shares
+from analysis.analyze.figures import site_kind_shares, tracked_coverage
 from analysis.common.units import mib, pct, signed_mib
 
 
@@ -20,12 +20,9 @@ def _coverage_lines(scenario: str, fig: dict) -> list[str]:
     rows = fig["rows"]
     if len(rows) < 3:
         return [f"- `{scenario}`: fewer than two proofs traced; coverage not computed."]
-    def share(a, b):
-        growth = b["live_heap_bytes"] - a["live_heap_bytes"]
-        tracked = b["tracked_live_bytes"] - a["tracked_live_bytes"]
-        return growth, tracked, (tracked / growth if growth > 0 else None)
-    g_all, t_all, s_all = share(rows[0], rows[-1])
-    g_ex, t_ex, s_ex = share(rows[1], rows[-1])
+    cov = tracked_coverage(rows)
+    g_all, s_all = cov["with_first_proof"]["growth"], cov["with_first_proof"]["share"]
+    g_ex, s_ex = cov["without_first_proof"]["growth"], cov["without_first_proof"]["share"]
     return [f"- `{scenario}`: live-heap growth after compile → last proof {signed_mib(g_all, 3)} MiB, of which "
             f"{pct(s_all)} is in live tracked objects (types); excluding the first proof {signed_mib(g_ex, 3)} MiB, "
             f"{pct(s_ex)} in tracked objects. Every live byte also has an allocation site (the Rust export JS "
