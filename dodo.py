@@ -157,7 +157,9 @@ if SOURCE_CHECKOUT is not None:
     G.add(Step("source_patch", [(generate_patch, [STEP1 / "inventory.json", SOURCE_CHECKOUT, SOURCE_SUMMARY.parent],
                                  {"expected_commit": INV["expected_commit"]})],
                doc="Step 2 source route: generate the Rust patch for the configured bindings checkout",
-               inputs=[r(STEP1 / "inventory.json"), *files("analysis/source_patch/*.py", "rust-bindings-patch/templates/*")],
+               inputs=[r(STEP1 / "inventory.json"), *files("analysis/source_patch/*.py", "rust-bindings-patch/templates/*",
+                                                          "rust-bindings-patch/wlh-trace-core/Cargo.toml",
+                                                          "rust-bindings-patch/wlh-trace-core/src/*.rs")],
                params={"source_route": {k: v for k, v in CFG["source_route"].items() if k != "checkout"}},
                outputs=[r(SOURCE_SUMMARY), r(SOURCE_SUMMARY.with_suffix(".md"))]))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.parse.collect import Collector, Tally
-from analysis.parse.match import match_ids, sum_by, tally
+from analysis.parse.match import earliest, match_ids, sum_by, tally
 
 RESULT_SCHEMA_ID = "wasm-leak-hunt/parse-result.schema.json"
 
@@ -16,6 +16,8 @@ CHECKS = {
     "malformed_lines": "'@' lines that are not JSON, or not valid by the trace-event schema",
     "truncated_last_line": "last line without newline that is not complete JSON (writer died mid-line)",
     "duplicate_allocate_ids": "ALLOCATE lines repeating an id already allocated",
+    "missing_ids": "ids below the largest ALLOCATE id with no ALLOCATE line: ids come from one counter "
+                   "from 0, so each is a lost line (examples: the missing ranges)",
     "duplicate_drop_ids": "DROP lines repeating an id already dropped",
     "drop_without_allocate": "DROP lines whose id no ALLOCATE has",
     "drop_type_mismatch": "DROP lines whose type differs from their ALLOCATE's",
@@ -131,6 +133,7 @@ def build_result(col: Collector, source: str) -> ParseResult:
     checks["duplicate_allocate_ids"] = tally(
         a_line[m.dup_alloc], n_ex,
         lambda k: f"id {a_id[m.dup_alloc[k]]} already allocated at line {a_line[m.dup_alloc_first[k]]}")
+    checks["missing_ids"] = _missing_ids(a_id, a_line, len(m.dup_alloc) == 0, n_ex)
     checks["duplicate_drop_ids"] = tally(
         d_line[m.dup_drop], n_ex,
         lambda k: f"id {d_id[m.dup_drop[k]]} already dropped at line {d_line[m.dup_drop_first[k]]}")
@@ -181,6 +184,38 @@ def build_result(col: Collector, source: str) -> ParseResult:
         snapshots=col.snapshots, site_live=col.site_live, sites=col.sites, meta=col.meta,
         type_names=names, allocates=a, drops=d, alloc_dropped=m.alloc_dropped,
     )
+
+
+def _missing_ids(a_id, a_line, unique: bool, n_ex: int) -> Tally:
+    """Gaps in the ALLOCATE ids. Both tracers take ids from one counter from 0 under the lock that
+    writes the line, so ids 0..max all appear in a complete log; a missing id is an ALLOCATE line
+    that never arrived (e.g. written asynchronously by a thread that never flushed). Count: missing
+    ids; one example per missing range, at the line of the first ALLOCATE after it."""
+    t = Tally(n_ex)
+    n = len(a_id)
+    if not n:
+        return t
+    lo, hi = int(a_id.min()), int(a_id.max())
+    if unique and lo == 0 and hi == n - 1:
+        return t        # n distinct ids in 0..n-1: no gap (the usual case, no sort needed)
+    order = np.lexsort((a_line, a_id))              # by id, then line: first row of each id first
+    ids = a_id[order]
+    first = np.ones(n, dtype=bool)
+    np.not_equal(ids[1:], ids[:-1], out=first[1:])
+    uid, uline = ids[first], a_line[order][first]
+    prev = np.concatenate(([-1], uid[:-1]))
+    at = np.flatnonzero(uid - prev > 1)              # uid[at] follows a gap
+    start, end = prev[at] + 1, uid[at] - 1
+    sizes = end - start + 1
+    total = int(sizes.sum())
+    ranges = len(at)
+    for k in earliest(uline[at], n_ex):
+        a, b, c = int(start[k]), int(end[k]), int(sizes[k])
+        ids_txt = f"id {a}" if a == b else f"ids {a}-{b}"
+        t.add(int(uline[at[k]]), f"{ids_txt} missing ({c} id{'s' if c > 1 else ''}; "
+                                 f"{ranges} missing range{'s' if ranges > 1 else ''} in all)")
+    t.count = total
+    return t
 
 
 def _undefined_sites(a_site, a_line, sites: dict, n_ex: int) -> Tally:

@@ -11,22 +11,28 @@ Recipe (upstream's, reconstructed from FACTS.md and proof-systems' `.cargo/confi
    The target flags (atomics, bulk-memory, mutable-globals, imported shared memory, TLS exports,
    4 GiB maximum memory) are not repeated here: cargo reads them from the checkout's
    ``.cargo/config.toml`` because it runs inside the checkout.
-4. A separate copy of the o1js package (``bench/node_modules/o1js``) is made under ``out_dir``; the
-   new glue is post-processed with that package's own ``src/build/fix-wasm-bindings-node.js``
-   (shared memory, worker stacks) and, with the ``.wasm``, replaces
-   ``dist/node/bindings/compiled/node_bindings/kimchi_wasm{.cjs,_bg.wasm}`` in the copy. The bench's
-   own o1js is never touched.
+4. ``install``: a copy of the o1js package (``bench/node_modules/o1js``) is made under ``out_dir``
+   (hard links; a ``node_modules`` link to the installed tree so that o1js's own dependencies
+   resolve, as ``bench/instrument/make-traced-copy.mjs`` does); the new glue is post-processed
+   (``postprocess_glue``: our own code doing what o1js's build does for Node, plus the trace sink)
+   and, with the ``.wasm``, replaces ``dist/node/bindings/compiled/node_bindings/kimchi_wasm{.cjs,
+   _bg.wasm}`` in the copy, next to ``wlh-trace-sink.cjs``. The bench's own o1js is never touched.
+   ``install`` also takes a glue and wasm built another way (``--install GLUE WASM``).
 
 Signatures (for dodo.py):
     check_toolchain(cfg, checkout=None, *, probe_network=True) -> list[str]   # what is missing
     build(cfg, checkout, out_dir, *, patch=None) -> dict                      # raises BuildError
-Command line: ``python -m analysis.source_patch.build [--check-only] [--checkout DIR] [--out DIR]``.
+    install(glue, wasm, out_dir, *, o1js_dir=None) -> dict                    # raises BuildError
+    postprocess_glue(text) -> str                                             # raises BuildError
+Command line: ``python -m analysis.source_patch.build [--check-only] [--checkout DIR] [--out DIR]``
+or ``python -m analysis.source_patch.build --install GLUE WASM [--out DIR]``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,9 +40,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .generator import MARKER, TARGET_CRATE, generate_patch
+from .generator import MARKER, TARGET_CRATE, TEMPLATES, generate_patch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+O1JS = REPO_ROOT / "bench" / "node_modules" / "o1js"
+GLUE_DIR = Path("dist/node/bindings/compiled/node_bindings")
+SINK_JS = "wlh-trace-sink.cjs"
 WASM_TARGET = "wasm32-unknown-unknown"
 CRATES_IO_PROBE = "https://index.crates.io/config.json"
 
@@ -109,9 +118,8 @@ def check_toolchain(cfg, checkout=None, *, probe_network: bool = True) -> list[s
         missing.append("node (runs o1js's glue post-processing)")
     if shutil.which("git") is None:
         missing.append("git (applies the patch)")
-    o1js = REPO_ROOT / "bench" / "node_modules" / "o1js"
-    if not (o1js / "src" / "build" / "fix-wasm-bindings-node.js").exists():
-        missing.append("o1js package in bench/node_modules (npm ci in bench/) with src/build/fix-wasm-bindings-node.js")
+    if not (O1JS / GLUE_DIR / "kimchi_wasm.cjs").exists():
+        missing.append(f"o1js package in bench/node_modules (npm ci in bench/) with {GLUE_DIR}/kimchi_wasm.cjs")
     if not checkout:
         missing.append("proof-systems checkout (config source_route.checkout or WLH_BINDINGS_CHECKOUT)")
     elif not (Path(checkout) / TARGET_CRATE / "Cargo.toml").exists():
@@ -123,13 +131,104 @@ def check_toolchain(cfg, checkout=None, *, probe_network: bool = True) -> list[s
     return missing
 
 
-def _o1js_copy(out_dir: Path) -> Path:
-    src = REPO_ROOT / "bench" / "node_modules" / "o1js"
+# ---- glue post-processing: what o1js's build does to wasm-bindgen's Node glue, plus the sink ----
+# Read from o1js's src/build/fix-wasm-bindings-node.js (not copied): the module imports a shared
+# memory, which the main thread creates and each rayon worker takes from workerData.memory (o1js's
+# node backend passes it when it creates the worker); wasm-bindgen's thread start gets an explicit
+# stack size (env O1JS_WASM_THREAD_STACK_SIZE, default 1 MiB, as o1js). Unlike that script, every
+# edit here must match exactly once, so a glue of another layout fails loudly instead of loading
+# with a memory per thread.
+MEMORY_EDITS = (
+    # wasm-bindgen >= 0.2.100: the glue creates the memory inline
+    (re.compile(r"imports\.wbg\s*=\s*\{\s*memory:\s*new WebAssembly\.Memory\((\{[^}]*\})\)\s*\};"),
+     lambda m: ("const { isMainThread: __wlhMain, workerData: __wlhData } = require('worker_threads');\n"
+                f"imports.wbg = {{ memory: __wlhMain ? new WebAssembly.Memory({m.group(1)}) : __wlhData.memory }};")),
+    # older wasm-bindgen: the memory is an import from a module named 'env'
+    (re.compile(r"imports\['env'\]\s*=\s*require\('env'\);"),
+     lambda m: ("const { isMainThread: __wlhMain, workerData: __wlhData } = require('worker_threads');\n"
+                "imports['env'] = { memory: __wlhMain ? new WebAssembly.Memory({ initial: 20, maximum: 65536, "
+                "shared: true }) : __wlhData.memory };")),
+)
+START_RE = re.compile(r"wasm\.__wbindgen_start\(\);")
+START_NEW = ("wasm.__wbindgen_start(Number(process.env.O1JS_WASM_THREAD_STACK_SIZE ?? 1048576)); "
+             "// wasm-leak-hunt: thread stack size, as o1js's build sets it")
+SINK_FIRST = f"require('./{SINK_JS}'); // wasm-leak-hunt: trace sink (defines __wlh_trace_sink before any line)\n"
+SINK_LAST = f"\nrequire('./{SINK_JS}').attach(module.exports); // wasm-leak-hunt: SNAPSHOT hook\n"
+
+
+def postprocess_glue(text: str) -> str:
+    """The wasm-bindgen Node glue as o1js needs it (shared memory from workerData in workers,
+    explicit thread stack size) with the trace sink required first and its SNAPSHOT hook attached
+    last. Raises BuildError naming the edit that does not match exactly once."""
+    if SINK_JS in text or "workerData.memory" in text or "__wlhData" in text:
+        raise BuildError("glue post-processing: the glue is already post-processed (o1js's or ours); "
+                         "give the glue wasm-bindgen wrote")
+    hits = [(rx, fn) for rx, fn in MEMORY_EDITS if len(rx.findall(text)) == 1]
+    if len(hits) != 1:
+        raise BuildError("glue post-processing: no single shared-memory import found "
+                         "(expected `imports.wbg = { memory: new WebAssembly.Memory({...}) };` or "
+                         "`imports['env'] = require('env');` exactly once): unknown glue layout")
+    rx, fn = hits[0]
+    text = rx.sub(fn, text, count=1)
+    n = len(START_RE.findall(text))
+    if n != 1:
+        raise BuildError(f"glue post-processing: `wasm.__wbindgen_start();` found {n} times (expected 1)")
+    text = START_RE.sub(START_NEW, text, count=1)
+    return SINK_FIRST + text.rstrip("\n") + "\n" + SINK_LAST
+
+
+def _o1js_copy(out_dir: Path, src: Path) -> Path:
+    """A hard-linked copy of the o1js package with a node_modules link to the tree it is installed
+    in, so that its own dependencies (tslib, ...) resolve as they do for the original."""
+    src = src.resolve()
     dst = out_dir / "o1js"
-    if dst.exists():
+    if dst.is_symlink() or dst.is_file():
+        dst.unlink()
+    elif dst.exists():
         shutil.rmtree(dst)
-    shutil.copytree(src, dst, symlinks=True)
+    try:
+        shutil.copytree(src, dst, symlinks=True, copy_function=os.link)
+    except OSError:                       # another file system: plain copies
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst, symlinks=True)
+    nm = dst / "node_modules"
+    if nm.is_symlink() or nm.is_file():
+        nm.unlink()
+    elif nm.exists():
+        shutil.rmtree(nm)
+    nm.symlink_to(src.parent, target_is_directory=True)
     return dst
+
+
+def _replace(file: Path, data: bytes) -> None:
+    # unlink first: the copy is made of hard links, and writing through one would change the original
+    if file.exists() or file.is_symlink():
+        file.unlink()
+    file.write_bytes(data)
+
+
+def install(glue, wasm, out_dir, *, o1js_dir=None) -> dict:
+    """Installs a wasm-bindgen Node glue (not post-processed) and its .wasm into a copy of o1js
+    under out_dir/o1js, with the trace sink. o1js_dir: the package to copy (default: the bench's).
+    Returns {"o1js", "glue", "wasm"}; raises BuildError with a one-line reason."""
+    glue, wasm, out_dir = Path(glue), Path(wasm), Path(out_dir)
+    src = Path(o1js_dir) if o1js_dir else O1JS
+    for p, what in ((glue, "glue"), (wasm, "wasm"), (src / GLUE_DIR / "kimchi_wasm.cjs", "o1js package")):
+        if not p.exists():
+            raise BuildError(f"install: {what} not found: {p}")
+    text = postprocess_glue(glue.read_text())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    o1js = _o1js_copy(out_dir, src)
+    dest = o1js / GLUE_DIR
+    _replace(dest / "kimchi_wasm.cjs", text.encode())
+    _replace(dest / "kimchi_wasm_bg.wasm", wasm.read_bytes())
+    _replace(dest / SINK_JS, (TEMPLATES / SINK_JS).read_bytes())
+    snippets = glue.parent / "snippets"   # wasm-bindgen's local JS snippets, if the crate has any
+    if snippets.is_dir():
+        if (dest / "snippets").exists():
+            shutil.rmtree(dest / "snippets")
+        shutil.copytree(snippets, dest / "snippets")
+    return {"o1js": str(o1js), "glue": str(dest / "kimchi_wasm.cjs"), "wasm": str(dest / "kimchi_wasm_bg.wasm")}
 
 
 def build(cfg, checkout, out_dir, *, patch=None, inventory_json=None) -> dict:
@@ -175,16 +274,9 @@ def build(cfg, checkout, out_dir, *, patch=None, inventory_json=None) -> dict:
     glue, wasm = pkg / "kimchi_wasm.js", pkg / "kimchi_wasm_bg.wasm"
     if not glue.exists() or not wasm.exists():
         raise BuildError(f"wasm-pack did not produce {glue.name} and {wasm.name} in {pkg}")
-    o1js = _o1js_copy(out_dir)
-    dest = o1js / "dist" / "node" / "bindings" / "compiled" / "node_bindings"
-    shutil.copy2(glue, dest / "kimchi_wasm.cjs")
-    shutil.copy2(wasm, dest / "kimchi_wasm_bg.wasm")
-    fix = o1js / "src" / "build" / "fix-wasm-bindings-node.js"
-    r = _run(["node", str(fix), str(dest / "kimchi_wasm.cjs")], timeout=120)
-    if r is None or r.returncode != 0:
-        raise BuildError(f"glue post-processing failed: {r.stderr if r else 'did not run'}")
-    steps.append({"step": "install", "into": str(dest)})
-    result = {"steps": steps, "o1js": str(o1js), "wasm": str(dest / "kimchi_wasm_bg.wasm")}
+    installed = install(glue, wasm, out_dir)
+    steps.append({"step": "install", "into": installed["glue"]})
+    result = {"steps": steps, "o1js": installed["o1js"], "wasm": installed["wasm"]}
     (out_dir / "build.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
@@ -195,9 +287,20 @@ def main(argv=None) -> int:
     ap.add_argument("--checkout", default=None)
     ap.add_argument("--out", default=None, help="output folder (default: <artifacts>/source_build)")
     ap.add_argument("--no-network-probe", action="store_true")
+    ap.add_argument("--install", nargs=2, metavar=("GLUE", "WASM"), default=None,
+                    help="only install a glue (as wasm-bindgen wrote it) and its .wasm into a copy of o1js")
     args = ap.parse_args(argv)
     from analysis.common import config as config_mod
     cfg = config_mod.load()
+    out = Path(args.out) if args.out else cfg.artifacts / "source_build"
+    if args.install:
+        try:
+            res = install(*args.install, out)
+        except BuildError as e:
+            print(f"source build: {e}", file=sys.stderr)
+            return 1
+        print(json.dumps(res, indent=2))
+        return 0
     missing = check_toolchain(cfg, args.checkout, probe_network=not args.no_network_probe)
     if missing:
         print("source build: missing prerequisites:\n  - " + "\n  - ".join(missing), file=sys.stderr)
@@ -205,7 +308,6 @@ def main(argv=None) -> int:
     if args.check_only:
         print("source build: all prerequisites present")
         return 0
-    out = Path(args.out) if args.out else cfg.artifacts / "source_build"
     try:
         res = build(cfg, args.checkout, out)
     except BuildError as e:

@@ -11,15 +11,21 @@ What the patch does (all code comes from ``rust-bindings-patch/``):
 
 * adds the core crate (``wlh-trace-core/``) to the checkout and to ``kimchi-wasm/Cargo.toml`` as a
   path dependency with feature ``wasm-extern-sink``; adds ``kimchi-wasm/src/wlh_trace.rs``
-  (the local ``WlhHeap`` trait) and, in ``lib.rs``, the sink ``wlh_trace_sink_write`` that calls
-  ``console.log``;
+  (the local ``WlhHeap`` trait and the size rules for proof-systems' types) and, in ``lib.rs``, the
+  sink ``wlh_trace_sink_write`` forwarding to a JS function imported through wasm-bindgen that
+  writes synchronously (``templates/wlh-trace-sink.cjs``), the exported ``wlh_trace_snapshot`` and a
+  counting global allocator (unless the crates declare one);
 * for every instrumented type: a field ``wlh_trace: ::wlh_trace_core::Tracked<Self>`` (skipped by
   wasm-bindgen, serde-skipped with the deserialization hook when the type derives serde), the
   ``WlhHeap``/``HeapSize``/``Traced`` impls right after the definition (inside the template for
-  macro-generated types, so every expansion gets them), and at every construction site found with
-  tree-sitter: struct literals and tuple-constructor calls wrapped in
-  ``::wlh_trace_core::track_at(.., site)``, tuple constructors used as function values turned into
-  closures, and ``..`` added to struct / tuple-struct patterns;
+  macro-generated types, so every expansion gets them), ``Clone``/``Default`` generated instead of
+  derived (the clone is measured when made and gets a site), and at every construction site found
+  with tree-sitter: struct literals and tuple-constructor calls wrapped in
+  ``::wlh_trace_core::track_in/track_at(.., site)`` (site names: concrete type and function, no
+  spaces), tuple constructors used as function values turned into closures, and ``..`` added to
+  struct / tuple-struct patterns;
+* at the top of every exported function: the export context (SITE lines name the boundary as the
+  binary route does);
 * ``WlhHeap`` impls for the local helper types that instrumented types own (e.g. ``WasmVector<T>``).
 
 Types it does not instrument are listed with the reason (Copy types, enums, unit structs, types
@@ -56,10 +62,19 @@ MARKER = "wlh-trace-core"
 STD_GENERIC = {"Vec", "Box", "Option", "Arc", "Rc"}
 PRIMITIVES = {"bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
               "i64", "i128", "isize", "f32", "f64", "String"}
-# Types of the dependencies that rust-bindings-patch/templates/wlh_trace.rs implements WlhHeap for.
-CURATED = {"Fp", "Fq", "Pallas", "Vesta", "WasmPastaFp", "WasmPastaFq", "WasmGPallas", "WasmGVesta",
-           "WasmPallasGProjective", "WasmVestaGProjective", "GateType", "Wire", "FlatVector",
-           "PolyComm", "CircuitGate", "SRS", "PointEvaluations", "ProofEvaluations"}
+
+
+def _upstream_rule_types(text: str) -> set[str]:
+    """Last path segments of the types templates/wlh_trace_upstream.rs implements WlhHeap for:
+    the targets of its `impl .. for T` headers and the paths listed in `wlh_no_heap!(..)`."""
+    names = {m.group(1).split("::")[-1] for m in re.finditer(r"^impl\b[^{]*?\bfor\s+([\w:]+)", text, re.M)}
+    for m in re.finditer(r"wlh_no_heap!\(([^)]*)\)", text):
+        names |= {p.strip().split("::")[-1] for p in m.group(1).split(",") if p.strip()}
+    return names - {"WlhHeap"}
+
+
+# Types of the dependencies that rust-bindings-patch/templates/wlh_trace_upstream.rs has size rules for.
+CURATED = _upstream_rule_types((TEMPLATES / "wlh_trace_upstream.rs").read_text())
 
 
 class PatchError(Exception):
@@ -325,6 +340,74 @@ def _base_name_node(type_node: ts.Node) -> ts.Node:
     return n
 
 
+def _strip_refs(type_node: ts.Node) -> ts.Node:
+    """`&'a T` / `&mut T` -> `T`."""
+    n = type_node
+    while n.type == "reference_type" and n.child_by_field_name("type") is not None:
+        n = n.child_by_field_name("type")
+    return n
+
+
+def _name_expr(unit: Unit, raw: str) -> str:
+    """A Rust expression for one name in a site string: a string literal, or, for a template
+    segment (`[<..>]` or `$name`), `stringify!` of it, which paste/macro expansion turns into the
+    concrete identifier (one token, so no spaces)."""
+    if unit.masked is not None and raw.startswith(("[<", "$")):
+        return f"stringify!({raw})"
+    return json.dumps(raw)
+
+
+def _type_name_expr(unit: Unit, type_node: ts.Node) -> str:
+    """The concrete name of a type (aliases resolved) as a site-string expression."""
+    base = _base_name_node(_strip_refs(type_node))
+    names = set(resolve(unit, base))
+    if len(names) == 1 and None not in names:
+        return json.dumps(names.pop())
+    return _name_expr(unit, unit.orig(base))
+
+
+# Exported functions that must not open the export context: a rayon worker's entry point runs
+# for the worker's whole life (it never returns), so a context there would name every value the
+# worker ever builds. The context is process-wide (see wlh-trace-core's context.rs).
+NO_EXPORT_CONTEXT = {"wbg_rayon_start_worker"}
+
+JS_CLASS_RE = re.compile(r'js_class\s*=\s*"?([A-Za-z0-9_]+)"?')
+
+
+def _export_of(unit: Unit, fn: ts.Node) -> tuple[str | None, str] | None:
+    """(class expression or None, name expression) of an exported function, None if `fn` is not
+    exported: a `#[wasm_bindgen]` free function at item level, or a `pub` method of a
+    `#[wasm_bindgen]` inherent impl. Names follow wasm-bindgen: `js_class`/`js_name` if given."""
+    mods = [c for c in fn.children if c.type == "function_modifiers"]
+    if any(k in rs.text(m).split() for m in mods for k in ("async", "const")):
+        return None   # the guard cannot span an await; const fns cannot call it
+    attrs = rs.attr_info(rs.attributes_before(fn))
+    parent = fn.parent
+    impl = parent.parent if parent is not None and parent.type == "declaration_list" else None
+    if impl is not None and impl.type == "impl_item":
+        iattrs = rs.attributes_before(impl)
+        if not rs.attr_info(iattrs)["wasm_bindgen"] or impl.child_by_field_name("trait") is not None:
+            return None
+        if not any(c.type == "visibility_modifier" for c in fn.children):
+            return None
+        m = next((JS_CLASS_RE.search(rs.text(a)) for a in iattrs if JS_CLASS_RE.search(rs.text(a))), None)
+        cls = json.dumps(m.group(1)) if m else _name_expr(
+            unit, unit.orig(_base_name_node(impl.child_by_field_name("type"))))
+        name = json.dumps(attrs["js_name"]) if attrs["js_name"] else _name_expr(
+            unit, unit.orig(fn.child_by_field_name("name")))
+        return cls, name
+    if not attrs["wasm_bindgen"] or unit.orig(fn.child_by_field_name("name")) in NO_EXPORT_CONTEXT:
+        return None
+    p = fn.parent
+    while p is not None:
+        if p.type in ("function_item", "impl_item", "trait_item", "foreign_mod_item"):
+            return None
+        p = p.parent
+    name = json.dumps(attrs["js_name"]) if attrs["js_name"] else _name_expr(
+        unit, unit.orig(fn.child_by_field_name("name")))
+    return None, name
+
+
 def resolve(unit: Unit, node: ts.Node) -> list[str | None]:
     """Concrete names an identifier / type node denotes, one per context (expansion)."""
     base = _base_name_node(node)
@@ -584,32 +667,83 @@ class Planner:
             return "mixed"
         return self.by_name[names[0]]
 
-    def _enclosing_fn(self, unit: Unit, node: ts.Node) -> str | None:
+    @staticmethod
+    def _enclosing(unit: Unit, node: ts.Node) -> tuple[str | None, ts.Node | None]:
+        """(original text of the innermost fn's name, type node of the impl around that fn).
+        The impl is None for a free fn and for a fn nested in another fn (`Self` is not in scope
+        there); the name is "__const__" inside a const/static, None outside any fn."""
         p, fn_name = node.parent, None
         while p is not None:
-            if p.type == "function_item" and fn_name is None:
+            if p.type == "function_item":
+                if fn_name is not None:
+                    return fn_name, None
                 fn_name = unit.orig(p.child_by_field_name("name"))
-            if p.type in ("const_item", "static_item"):
-                return "__const__"
-            if p.type == "impl_item" and fn_name is not None:
-                it = p.child_by_field_name("type")
-                return f"{unit.orig(_base_name_node(it))}::{fn_name}"
+            if p.type in ("const_item", "static_item") and fn_name is None:
+                return "__const__", None
+            if p.type == "impl_item":
+                return fn_name, (p.child_by_field_name("type") if fn_name is not None else None)
             p = p.parent
-        return fn_name
+        return fn_name, None
+
+    def _site_args(self, unit: Unit, node: ts.Node, file_line: int) -> tuple[str, str] | None:
+        """(call opening, call closing) that register the value built by `node` with its creation
+        site, or None inside a const/static. The site names the concrete type and function that
+        built the value, without spaces (`kimchi_wasm::srs::fp::WasmFpSrs::from (file:line)`):
+        in an impl of an instrumented type through `<Self as Traced>::SITE_BASE` (module path and
+        concrete name, alias-proof), else with literal names or `stringify!` of one template
+        segment (a single identifier)."""
+        fn, impl_type = self._enclosing(unit, node)
+        if fn == "__const__":
+            return None
+        if not (self.sites and fn):
+            return f"{CORE}::track(", ")"
+        loc = json.dumps(f" ({unit.file}:{file_line})")
+        fn_expr = _name_expr(unit, fn)
+        if impl_type is not None:
+            base = _strip_refs(impl_type)
+            d = self.tracked(unit, base)
+            if isinstance(d, Def) and d.node.child_by_field_name("type_parameters") is None:
+                return (f"{CORE}::track_in(",
+                        f", <Self as {CORE}::Traced>::SITE_BASE, concat!(\"::\", {fn_expr}, {loc}))")
+            t_expr = _type_name_expr(unit, base)
+            return f"{CORE}::track_at(", f", concat!(module_path!(), \"::\", {t_expr}, \"::\", {fn_expr}, {loc}))"
+        return f"{CORE}::track_at(", f", concat!(module_path!(), \"::\", {fn_expr}, {loc}))"
 
     def _wrap(self, unit: Unit, node: ts.Node, d: Def, edits: list[Edit], file_line: int) -> bool:
-        fn = self._enclosing_fn(unit, node)
-        if fn == "__const__":
+        args = self._site_args(unit, node, file_line)
+        if args is None:
             return False
         s, e = unit.where(node), unit.offset + node.end_byte
-        if self.sites and fn:
-            site = f'concat!(module_path!(), "::", stringify!({fn}), " ({unit.file}:{file_line})")'
-            edits.append(Edit(s, s, f"{CORE}::track_at(", 2))
-            edits.append(Edit(e, e, f", {site})", 0))
-        else:
-            edits.append(Edit(s, s, f"{CORE}::track(", 2))
-            edits.append(Edit(e, e, ")", 0))
+        edits.append(Edit(s, s, args[0], 2))
+        edits.append(Edit(e, e, args[1], 0))
         return True
+
+    def plan_exports(self) -> tuple[dict[str, list[Edit]], list[SiteRec]]:
+        """At the top of every exported (`#[wasm_bindgen]`) function: open the export context, so
+        SITE lines name the JS-facing call as the binary route does (`rust`)."""
+        edits: dict[str, list[Edit]] = {}
+        recs: list[SiteRec] = []
+        if not self.sites:
+            return edits, recs
+        for u in self.src.units:
+            for n in rs.walk(u.root):
+                if n.type != "function_item":
+                    continue
+                export = _export_of(u, n)
+                body = n.child_by_field_name("body")
+                if export is None or body is None or len(body.children) < 2:
+                    continue
+                cls, name = export
+                call = (f"{CORE}::enter_method({cls}, {name})" if cls else f"{CORE}::enter_export({name})")
+                first = body.named_children[0] if body.named_children else None
+                if first is not None and first.start_point[0] > body.start_point[0]:
+                    indent = " " * first.start_point[1]
+                else:
+                    indent = " " * (n.start_point[1] + 4)
+                p = u.offset + body.children[0].end_byte
+                edits.setdefault(u.file, []).append(Edit(p, p, f"\n{indent}let _wlh_export = {call};", 1))
+                recs.append(SiteRec("export_context", u.file, self.src.line_of(u.file, u.where(n)), "", u.macro))
+        return edits, recs
 
     @staticmethod
     def _last_before_close(container: ts.Node) -> tuple[ts.Node | None, ts.Node]:
@@ -691,9 +825,11 @@ class Planner:
                     params = ", ".join(f"__wlh{i}" for i in range(k))
                     name = u.orig(n)
                     s, e = u.where(n), u.offset + n.end_byte
-                    site = f'concat!(module_path!(), " ({u.file}:{self.src.line_of(u.file, s)})")'
-                    txt = (f"|{params}| {CORE}::track_at({name}({params}{', ' if k else ''}{PENDING}), {site})"
-                           if self.sites else f"|{params}| {CORE}::track({name}({params}{', ' if k else ''}{PENDING}))")
+                    args = self._site_args(u, n, self.src.line_of(u.file, s))
+                    if args is None:
+                        bad.setdefault(d.key, f"constructor used as a value in a const/static ({u.file})")
+                        continue
+                    txt = f"|{params}| {args[0]}{name}({params}{', ' if k else ''}{PENDING}){args[1]}"
                     add(u, "fn_value", n, d, [Edit(s, e, txt, 1)])
                 elif t == "identifier" and n.parent is not None and n.parent.type in SITE_PARENTS_BAD:
                     d = self.tracked(u, n)
@@ -796,12 +932,13 @@ def _impl_generics(d: Def) -> tuple[str, str]:
     return "<" + ", ".join(params) + ">", "<" + ", ".join(names) + ">"
 
 
-def _where(d: Def) -> str:
+def _where(d: Def, extra: list[str] = ()) -> str:
     preds = []
     wc = next((c for c in d.node.children if c.type == "where_clause"), None)
     if wc is not None:
         preds += [d.unit.orig(c) for c in wc.named_children if c.type == "where_predicate"]
     preds += [f"{t}: crate::wlh_trace::WlhHeap" for t in d.where]
+    preds += list(extra)
     return ("\nwhere\n    " + ",\n    ".join(preds) + ",\n") if preds else ""
 
 
@@ -809,7 +946,7 @@ def _field_refs(d: Def, measured: list[tuple[str, str]]) -> str:
     return ", ".join(expr for _, expr in measured)
 
 
-def definition_edits(d: Def, src: Source) -> list[Edit]:
+def definition_edits(d: Def, src: Source, sites: bool = True) -> list[Edit]:
     u, n = d.unit, d.node
     es: list[Edit] = []
     g_impl, g_names = _impl_generics(d)
@@ -857,7 +994,11 @@ def definition_edits(d: Def, src: Source) -> list[Edit]:
             (f"stringify!({d.name})" if u.masked is not None else f'"{d.name}"')
         impl = _fill(_tpl("traced_impls.rs.tpl"), DISPLAY=", ".join(d.concrete), IMPL_GENERICS=g_impl,
                      SELF_TY=self_ty, WHERE=_where(d), FIELDS=_field_refs(d, d.measured), TYPE_NAME=tname,
-                     TRACKER=tracker)
+                     TRACKER=tracker, RUST_NAME=_name_expr(u, d.name))
+        es += _derive_edits(d)
+        for trait in ("Clone", "Default"):
+            if trait in d.attrs["derives"]:
+                impl += "\n" + _derived_impl(d, trait, g_impl, self_ty, sites)
     else:
         untracked = "".join(f" + crate::wlh_trace::WlhHeap::wlh_untracked_heap({e})" for _, e in d.measured)
         inline = "".join(f" + crate::wlh_trace::WlhHeap::wlh_tracked_inline({e})" for _, e in d.measured)
@@ -871,20 +1012,71 @@ def definition_edits(d: Def, src: Source) -> list[Edit]:
     return es
 
 
+# Clone and Default are generated instead of derived: a derived impl would clone the tracker,
+# which cannot see the new value (it copied the source's size, so shared blocks were counted
+# again and the clone had no site). The generated impl builds the value field by field and
+# registers it like any construction: measured now, with a site.
+DERIVE_ATTR_RE = re.compile(r"derive\s*\(([^)]*)\)")
+REPLACED_DERIVES = {"Clone", "Default"}
+
+
+def _derive_edits(d: Def) -> list[Edit]:
+    """Removes Clone and Default from the definition's derive attributes (`#[derive()]` stays
+    when nothing is left: valid, and line numbers do not move)."""
+    u, out = d.unit, []
+    for a in rs.attributes_before(d.node):
+        t = u.orig(a)
+        m = DERIVE_ATTR_RE.search(t)
+        if m is None:
+            continue
+        kept = [x.strip() for x in m.group(1).split(",")
+                if x.strip() and x.strip().split("::")[-1] not in REPLACED_DERIVES]
+        if len(kept) == len([x for x in m.group(1).split(",") if x.strip()]):
+            continue
+        new = t[:m.start(1)] + ", ".join(kept) + t[m.end(1):]
+        out.append(Edit(u.where(a), u.offset + a.end_byte, new, 1))
+    return out
+
+
+def _derived_impl(d: Def, trait: str, g_impl: str, self_ty: str, sites: bool = True) -> str:
+    call = "::core::clone::Clone::clone(&self.{f})" if trait == "Clone" else "::core::default::Default::default()"
+    if d.shape == "named":
+        inits = [f"{f}: {call.format(f=f)}" for f, _ in d.fields] + [f"{FIELD}: {PENDING}"]
+        build = "Self { " + ", ".join(inits) + " }"
+    else:
+        build = "Self(" + ", ".join([call.format(f=f) for f, _ in d.fields] + [PENDING]) + ")"
+    bound = "::core::clone::Clone" if trait == "Clone" else "::core::default::Default"
+    extra = [f"{d.unit.orig(t)}: {bound}" for _, t in d.fields] if g_impl else []
+    rest = json.dumps(f"::{trait.lower()} ({d.file}:{d.line})")
+    text = _fill(_tpl(f"{trait.lower()}_impl.rs.tpl"), DISPLAY=", ".join(d.concrete), IMPL_GENERICS=g_impl,
+                 SELF_TY=self_ty, WHERE=_where(d, extra), BUILD=build, REST=rest)
+    if not sites:   # --no-sites: registered without a site, like every other construction
+        text = re.sub(r"::wlh_trace_core::track_in\(\n(\s*)(.*),\n\s*<Self as ::wlh_trace_core::Traced>::SITE_BASE,"
+                      r"\n\s*.*,\n(\s*)\)", r"::wlh_trace_core::track(\n\1\2,\n\3)", text)
+    return text
+
+
 # ------------------------------------------------------------------------------------------
 # crate-level edits
 
-def _lib_edit(src: Source) -> tuple[str, str]:
+def _existing_allocator(src: Source) -> str | None:
+    """file:line of a `#[global_allocator]` already in the patched crates (a second one would not
+    compile: then the counting allocator is not added and SNAPSHOT lines say so)."""
+    for rel, data in sorted(src.files.items()):
+        i = data.find(b"#[global_allocator]")
+        if i >= 0:
+            return f"{rel}:{src.line_of(rel, i)}"
+    return None
+
+
+def _lib_edit(src: Source) -> tuple[str, str, str | None]:
+    """(lib.rs path, text appended to it, existing global allocator or None)."""
     rel = f"{TARGET_CRATE}/src/lib.rs"
     if rel not in src.files:
         raise PatchError(f"{rel} not found in the checkout")
-    # our own import of console.log (the crate's own `log` is private and may change)
-    log_fn = "wlh_console_log"
-    extra = ("\n/// wasm-leak-hunt: console.log, for the trace sink below.\n"
-             "#[wasm_bindgen::prelude::wasm_bindgen]\nextern \"C\" {\n"
-             "    #[wasm_bindgen(js_namespace = console, js_name = log)]\n"
-             "    fn wlh_console_log(s: &str);\n}\n")
-    return rel, extra + _fill(_tpl("sink.rs.tpl"), LOG_FN=log_fn)
+    existing = _existing_allocator(src)
+    allocator = "" if existing else _tpl("allocator.rs.tpl")
+    return rel, _fill(_tpl("sink.rs.tpl"), ALLOCATOR=allocator), existing
 
 
 def _cargo_edit(text_: str, core_path: str) -> str:
@@ -894,6 +1086,21 @@ def _cargo_edit(text_: str, core_path: str) -> str:
         if line.strip() == "[dependencies]":
             return "\n".join(lines[:i + 1] + dep.split("\n") + lines[i + 1:])
     return text_.rstrip("\n") + "\n\n[dependencies]\n" + dep + "\n"
+
+
+NOT_COUNTED_RE = re.compile(r"((?:^///.*\n)+)(?:^(?!///).*\n)*?^impl\b[^{]*?\bfor\s+([\w:]+)", re.M)
+
+
+def _size_notes() -> list[dict]:
+    """What the size rules for proof-systems' types leave out, from their doc comments in
+    templates/wlh_trace_upstream.rs (one source of truth): [{type, note}] for each rule whose
+    comment says **Not counted**."""
+    out = []
+    for m in NOT_COUNTED_RE.finditer(_tpl("wlh_trace_upstream.rs")):
+        doc = " ".join(line[3:].strip() for line in m.group(1).splitlines())
+        if "Not counted" in doc:
+            out.append({"type": m.group(2).split("::")[-1], "note": doc})
+    return out
 
 
 def core_files() -> dict[str, str]:
@@ -1059,10 +1266,17 @@ def generate_patch(inventory_json, checkout, out_dir, *, include_internal: bool 
             meas.plan_fields(d)
 
     edits: dict[str, list[Edit]] = {k: list(v) for k, v in site_edits.items()}
+    export_edits, export_recs = planner.plan_exports()
+    for rel, es in export_edits.items():
+        edits.setdefault(rel, []).extend(es)
+    recs = recs + export_recs
     for d in defs:
         if d.status in ("instrument", "helper"):
-            edits.setdefault(d.file, []).extend(definition_edits(d, src))
-    lib_rel, lib_add = _lib_edit(src)
+            edits.setdefault(d.file, []).extend(definition_edits(d, src, sites))
+            if d.status == "instrument":
+                for trait in sorted(REPLACED_DERIVES & set(d.attrs["derives"])):
+                    recs.append(SiteRec(f"{trait.lower()}_impl", d.file, d.line, d.key, d.unit.macro))
+    lib_rel, lib_add, existing_alloc = _lib_edit(src)
 
     new_texts: dict[str, tuple[str | None, str]] = {}
     for rel, es in sorted(edits.items()):
@@ -1100,6 +1314,18 @@ def generate_patch(inventory_json, checkout, out_dir, *, include_internal: bool 
     summary = _summary(defs, entries, unlocated, recs, new_texts, checks, head, expected_commit, sites,
                        include_internal, inventory_json)
     summary["options"]["upstream_rules"] = upstream_rules
+    summary["runtime"] = {
+        "sink": "JS function imported through wasm-bindgen (global __wlh_trace_sink.write, defined by "
+                "rust-bindings-patch/templates/wlh-trace-sink.cjs): fs.writeSync to the file named by "
+                "WLH_TRACE_LOG, one descriptor shared by every thread",
+        "snapshot_export": "wlh_trace_snapshot(iteration, phase)",
+        "export_context": "opened at the top of every exported function except "
+                          + ", ".join(sorted(NO_EXPORT_CONTEXT)) + " (a worker's entry point: never returns)",
+        "counting_allocator": ("not added: the crates already declare a #[global_allocator] at "
+                               f"{existing_alloc}; SNAPSHOT lines report allocator_counted false")
+                              if existing_alloc else "added to lib.rs (CountingAlloc around std's System)",
+    }
+    summary["size_notes"] = _size_notes() if upstream_rules else []
     summary["patch_applies"] = patch_applies(patch_path, checkout) if head else {"ran": False, "why": "not a git work tree"}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
     (out_dir / "summary.md").write_text(summary_markdown(summary))
@@ -1216,6 +1442,12 @@ def summary_markdown(s: dict) -> str:
                    f"{ch.get('template_errors_before')} → {ch.get('template_errors_after')} | "
                    f"{a.get('parse') if a.get('ran') else 'not run'} | "
                    f"{b.get('unchanged') if b.get('ran') else '-'} → {a.get('unchanged') if a.get('ran') else '-'} |")
+    rt = s.get("runtime") or {}
+    if rt:
+        out += ["", "## Runtime", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in rt.items()]
+    if s.get("size_notes"):
+        out += ["", "## What the size rules leave out", "", "| type | note |", "| --- | --- |"]
+        out += [f"| {n['type']} | {n['note']} |" for n in s["size_notes"]]
     pa = s.get("patch_applies", {})
     out += ["", f"`git apply --check` on the checkout: {pa.get('ok') if pa.get('ran') else 'not run (' + str(pa.get('why')) + ')'}.", ""]
     return "\n".join(out)

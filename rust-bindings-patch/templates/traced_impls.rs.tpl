@@ -24,6 +24,7 @@ impl{{IMPL_GENERICS}} ::wlh_trace_core::HeapSize for {{SELF_TY}}{{WHERE}} {
 }
 impl{{IMPL_GENERICS}} ::wlh_trace_core::Traced for {{SELF_TY}}{{WHERE}} {
     const TYPE_NAME: &'static str = {{TYPE_NAME}};
+    const SITE_BASE: &'static str = concat!(module_path!(), "::", {{RUST_NAME}});
     fn own_size(&self) -> usize {
         crate::wlh_trace::own_size_of::<Self>(&[{{FIELDS}}])
     }

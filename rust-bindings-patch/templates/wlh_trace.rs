@@ -34,11 +34,40 @@ pub fn heap_of(fields: &[&dyn WlhHeap]) -> usize {
     fields.iter().map(|f| (**f).wlh_heap()).sum()
 }
 
-/// ALLOCATE size of an instrumented `T` with these (measured) fields.
+/// ALLOCATE size of an instrumented `T` with these (measured) fields, without
+/// the bytes of its tracking field (`::wlh_trace_core::TRACKER_BYTES`).
 pub fn own_size_of<T>(fields: &[&dyn WlhHeap]) -> usize {
     let inline: usize = fields.iter().map(|f| (**f).wlh_tracked_inline()).sum();
     let heap: usize = fields.iter().map(|f| (**f).wlh_untracked_heap()).sum();
-    size_of::<T>().saturating_sub(inline) + heap
+    size_of::<T>().saturating_sub(::wlh_trace_core::TRACKER_BYTES + inline) + heap
+}
+
+/// Whether the `Debug` output of `v` starts with `prefix`. Formatting stops
+/// as soon as the answer is known (the writer returns an error), so probing a
+/// value with a huge `Debug` output costs a few bytes. Used where a type's
+/// only non-computing read is its `Debug` impl (see `LazyCache` below).
+pub fn debug_starts_with(v: &dyn std::fmt::Debug, prefix: &str) -> bool {
+    struct Probe<'a> {
+        rest: &'a str,
+        ok: bool,
+    }
+    impl std::fmt::Write for Probe<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let n = s.len().min(self.rest.len());
+            if s.as_bytes()[..n] != self.rest.as_bytes()[..n] {
+                self.ok = false;
+                return Err(std::fmt::Error);
+            }
+            self.rest = &self.rest[n..];
+            if self.rest.is_empty() {
+                return Err(std::fmt::Error); // matched: stop formatting
+            }
+            Ok(())
+        }
+    }
+    let mut p = Probe { rest: prefix, ok: true };
+    let _ = std::fmt::write(&mut p, format_args!("{:?}", v));
+    p.ok && p.rest.is_empty()
 }
 
 macro_rules! wlh_no_heap {
@@ -117,6 +146,19 @@ impl<T: WlhHeap> WlhHeap for Option<T> {
     }
 }
 
+/// The `Ok` value's heap; an error counts 0 (errors are small and rare here).
+impl<T: WlhHeap, E> WlhHeap for Result<T, E> {
+    fn wlh_heap(&self) -> usize {
+        self.as_ref().map_or(0, WlhHeap::wlh_heap)
+    }
+    fn wlh_untracked_heap(&self) -> usize {
+        self.as_ref().map_or(0, WlhHeap::wlh_untracked_heap)
+    }
+    fn wlh_tracked_inline(&self) -> usize {
+        self.as_ref().map_or(0, WlhHeap::wlh_tracked_inline)
+    }
+}
+
 impl<A: WlhHeap, B: WlhHeap> WlhHeap for (A, B) {
     fn wlh_heap(&self) -> usize {
         self.0.wlh_heap() + self.1.wlh_heap()
@@ -129,21 +171,24 @@ impl<A: WlhHeap, B: WlhHeap> WlhHeap for (A, B) {
     }
 }
 
-/// **Estimate (shared ownership)**: the `Arc` block (two counters, the value,
-/// what it owns) divided by the current strong count, rounded up, as in the core.
+/// **Shared ownership**: the `Arc` block (two counters, the value, what it
+/// owns) is charged once, to the first live tracked owner that reaches it,
+/// as in the core (`wlh_trace_core::shared_charge`).
 impl<T: WlhHeap + ?Sized> WlhHeap for std::sync::Arc<T> {
     fn wlh_heap(&self) -> usize {
-        let block = 2 * size_of::<usize>() + std::mem::size_of_val(&**self) + (**self).wlh_heap();
-        let owners = std::sync::Arc::strong_count(self).max(1);
-        (block + owners - 1) / owners
+        let addr = std::sync::Arc::as_ptr(self) as *const () as usize;
+        ::wlh_trace_core::shared_charge(addr, std::sync::Arc::strong_count(self), || {
+            2 * size_of::<usize>() + std::mem::size_of_val(&**self) + (**self).wlh_heap()
+        })
     }
 }
 
 impl<T: WlhHeap + ?Sized> WlhHeap for std::rc::Rc<T> {
     fn wlh_heap(&self) -> usize {
-        let block = 2 * size_of::<usize>() + std::mem::size_of_val(&**self) + (**self).wlh_heap();
-        let owners = std::rc::Rc::strong_count(self).max(1);
-        (block + owners - 1) / owners
+        let addr = std::rc::Rc::as_ptr(self) as *const () as usize;
+        ::wlh_trace_core::shared_charge(addr, std::rc::Rc::strong_count(self), || {
+            2 * size_of::<usize>() + std::mem::size_of_val(&**self) + (**self).wlh_heap()
+        })
     }
 }
 
@@ -161,9 +206,10 @@ impl<T> WlhHeap for Shallow<'_, Box<T>> {
 
 impl<T> WlhHeap for Shallow<'_, std::sync::Arc<T>> {
     fn wlh_heap(&self) -> usize {
-        let block = 2 * size_of::<usize>() + size_of::<T>();
-        let owners = std::sync::Arc::strong_count(self.0).max(1);
-        (block + owners - 1) / owners
+        let addr = std::sync::Arc::as_ptr(self.0) as *const () as usize;
+        ::wlh_trace_core::shared_charge(addr, std::sync::Arc::strong_count(self.0), || {
+            2 * size_of::<usize>() + size_of::<T>()
+        })
     }
 }
 

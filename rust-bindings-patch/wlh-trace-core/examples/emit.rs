@@ -1,7 +1,8 @@
 //! Writes a small, realistic log to standard output: a META line, a few
 //! instrumented objects shaped like the bindings classes (a proof holding
-//! commitments, an SRS shared through an `Arc`, a witness vector that is
-//! consumed, a clone, a `Default`), creation sites, and noise lines without
+//! commitments, an SRS shared through an `Arc` and cloned, a witness vector
+//! that is consumed, clones measured when made, a `Default`), creation sites
+//! under export boundaries, a SNAPSHOT per iteration, and noise lines without
 //! '@' as o1js and Node would print them. One object (the SRS) is left alive
 //! on purpose, as a leak would be.
 //!
@@ -10,8 +11,12 @@
 use std::mem::size_of;
 use std::sync::Arc;
 use wlh_trace_core::{
-    heap_of_fields, own_size_of, track, track_at, HeapSize, Sink, Traced, Tracked,
+    heap_of_fields, own_size_of, track, track_at, CountingAlloc, HeapSize, Sink, Traced, Tracked,
 };
+
+// as the generated patch installs it: SNAPSHOT lines report the live heap
+#[global_allocator]
+static ALLOC: CountingAlloc<std::alloc::System> = CountingAlloc::new(std::alloc::System);
 
 macro_rules! instrument {
     ($ty:ident, $name:literal, [$($f:tt),*]) => {
@@ -25,10 +30,19 @@ macro_rules! instrument {
             fn own_size(&self) -> usize { own_size_of::<Self>(&[$(&self.$f),*]) }
             fn tracker_mut(&mut self) -> &mut Tracked<Self> { &mut self.wlh_trace }
         }
+        // as the generator replaces #[derive(Clone)]: built field by field, measured now
+        impl Clone for $ty {
+            fn clone(&self) -> Self {
+                track_at(
+                    $ty { $($f: self.$f.clone(),)* wlh_trace: Tracked::pending() },
+                    concat!(module_path!(), "::", stringify!($ty), "::clone"),
+                )
+            }
+        }
     };
 }
 
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct WasmFpPolyComm {
     unshifted: Vec<[u64; 8]>,
     shifted: Option<[u64; 8]>,
@@ -36,7 +50,6 @@ struct WasmFpPolyComm {
 }
 instrument!(WasmFpPolyComm, "WasmFpPolyComm", [unshifted, shifted]);
 
-#[derive(Clone)]
 struct WasmFpProverCommitments {
     w_comm: Vec<WasmFpPolyComm>,
     z_comm: WasmFpPolyComm,
@@ -67,7 +80,7 @@ fn poly_comm(chunks: usize) -> WasmFpPolyComm {
             shifted: None,
             wlh_trace: Tracked::pending(),
         },
-        concat!(module_path!(), "::poly_comm"),
+        concat!(module_path!(), "::WasmFpPolyComm::from"),
     )
 }
 
@@ -76,16 +89,23 @@ fn main() {
     wlh_trace_core::emit_raw_line(r#"@{"ev":"META","route":"source","example":"emit"}"#);
     println!("o1js: compiling circuit (noise line, not an event)");
 
-    let srs = track_at(
-        WasmFpSrs {
-            g: Arc::new(vec![[1; 8]; 64]),
-            wlh_trace: Tracked::pending(),
-        },
-        concat!(module_path!(), "::caml_fp_srs_create"),
-    );
+    let srs = {
+        let _boundary = wlh_trace_core::enter_export("caml_fp_srs_create");
+        track_at(
+            WasmFpSrs {
+                g: Arc::new(vec![[1; 8]; 64]),
+                wlh_trace: Tracked::pending(),
+            },
+            concat!(module_path!(), "::caml_fp_srs_create"),
+        )
+    };
+    wlh_trace_core::snapshot(0, "after_compile", wlh_trace_core::wasm_memory_bytes());
 
     for proof in 0..2 {
         println!("proving #{proof} ...");
+        let _boundary = wlh_trace_core::enter_export("caml_pasta_fp_plonk_proof_create");
+        let shared = srs.clone(); // shares the Arc: its block is not counted twice
+        drop(shared);
         let witness = track(WasmVecVecFp {
             columns: (0..15).map(|_| vec![[0; 4]; 16]).collect(),
             wlh_trace: Tracked::pending(),
@@ -96,12 +116,18 @@ fn main() {
                 z_comm: poly_comm(2),
                 wlh_trace: Tracked::pending(),
             },
-            concat!(module_path!(), "::caml_pasta_fp_plonk_proof_create"),
+            concat!(module_path!(), "::WasmFpProverCommitments::new"),
         );
         drop(witness); // consumed by the prover
         let copy = commitments.clone(); // a getter returns a clone
         drop(copy);
         drop(commitments);
+        drop(_boundary);
+        wlh_trace_core::snapshot(
+            proof + 1,
+            "after_prove",
+            wlh_trace_core::wasm_memory_bytes(),
+        );
     }
     let empty = WasmFpPolyComm::default();
     drop(empty);

@@ -13,21 +13,25 @@
 //!   `size_of`); `size_of::<T>()` for an instrumented value, 0 for a leaf.
 //!
 //! An instrumented value's ALLOCATE size is then
-//! `size_of::<Self>() - Σ field.tracked_inline_size() + Σ field.untracked_heap_size()`
+//! `size_of::<Self>() - TRACKER_BYTES - Σ field.tracked_inline_size() + Σ field.untracked_heap_size()`
 //! ([`own_size_of`]), and the sizes of all live instrumented values in a tree
-//! add up to its inclusive size exactly once.
+//! add up to its inclusive size exactly once, less the tracking fields' own
+//! bytes.
 //!
 //! Exact: primitives, `String`, `Vec`, `VecDeque`, `Box`, `Option`, `Result`,
 //! tuples, arrays, slices in a `Box`. The size of a heap block is the
 //! *requested* size (capacity × element size), not what the allocator
-//! rounds it up to. Estimates (documented on each impl): `Rc`/`Arc` (shared
-//! ownership split between the strong owners), `HashMap`/`HashSet`,
-//! `BTreeMap`/`BTreeSet`.
+//! rounds it up to. `Rc`/`Arc`: charged once to one live tracked owner
+//! (see [`crate::shared`]). Estimates (documented on each impl):
+//! `HashMap`/`HashSet`, `BTreeMap`/`BTreeSet`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::mem::size_of;
 use std::rc::Rc;
 use std::sync::Arc;
+
+use crate::shared::shared_charge;
+use crate::tracked::TRACKER_BYTES;
 
 /// Bytes a value owns; see the module documentation.
 pub trait HeapSize {
@@ -58,11 +62,13 @@ pub fn heap_of_fields(fields: &[&dyn HeapSize]) -> usize {
 }
 
 /// The ALLOCATE size of an instrumented `T` with these fields:
-/// `size_of::<T>() - Σ tracked_inline_size + Σ untracked_heap_size`.
+/// `size_of::<T>() - TRACKER_BYTES - Σ tracked_inline_size + Σ untracked_heap_size`.
+/// The tracking field's own bytes (`TRACKER_BYTES`, the `Tracked<T>` inside
+/// `T`) are left out: they exist only because of the instrumentation.
 pub fn own_size_of<T>(fields: &[&dyn HeapSize]) -> usize {
     let inline: usize = fields.iter().map(|f| (**f).tracked_inline_size()).sum();
     let heap: usize = fields.iter().map(|f| (**f).untracked_heap_size()).sum();
-    size_of::<T>().saturating_sub(inline) + heap
+    size_of::<T>().saturating_sub(TRACKER_BYTES + inline) + heap
 }
 
 macro_rules! leaf {
@@ -256,26 +262,25 @@ fn shared_block<T: HeapSize + ?Sized>(v: &T) -> usize {
     2 * size_of::<usize>() + std::mem::size_of_val(v) + v.heap_size()
 }
 
-fn split(total: usize, owners: usize) -> usize {
-    let owners = owners.max(1);
-    (total + owners - 1) / owners
-}
-
-/// **Estimate (shared ownership).** The shared block (two counters, the value,
-/// what the value owns) divided by the *current* strong count, rounded up: each
-/// strong owner carries its share, so summed over all owners measured at the
-/// same moment the block counts once. The share is taken when the owner is
-/// measured; owners added or dropped later do not change logged sizes.
+/// **Shared ownership.** While an object is measured for its ALLOCATE line,
+/// the shared block (two counters, the value, what the value owns) is charged
+/// to the first live tracked owner that reaches it and counts 0 for the
+/// others (see [`shared_charge`]), so a block counts once however many clones
+/// share it. Outside a registration this is an **estimate**: the block divided
+/// by the current strong count, rounded up (owners measured at the same moment
+/// add up to the block).
 impl<T: HeapSize + ?Sized> HeapSize for Arc<T> {
     fn heap_size(&self) -> usize {
-        split(shared_block(&**self), Arc::strong_count(self))
+        let addr = Arc::as_ptr(self) as *const () as usize;
+        shared_charge(addr, Arc::strong_count(self), || shared_block(&**self))
     }
 }
 
-/// **Estimate (shared ownership)**, as for `Arc`.
+/// **Shared ownership**, as for `Arc`.
 impl<T: HeapSize + ?Sized> HeapSize for Rc<T> {
     fn heap_size(&self) -> usize {
-        split(shared_block(&**self), Rc::strong_count(self))
+        let addr = Rc::as_ptr(self) as *const () as usize;
+        shared_charge(addr, Rc::strong_count(self), || shared_block(&**self))
     }
 }
 

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::context::Export;
+
 /// Where log lines go. Each line is passed without its trailing newline;
 /// sinks that write to a stream add `\n`.
 #[derive(Clone, Copy, Debug)]
@@ -24,8 +26,10 @@ pub enum Sink {
     Callback(fn(&str)),
     /// wasm32 with feature `wasm-extern-sink`: calls
     /// `wlh_trace_sink_write(line: &str)`, defined by the embedding crate
-    /// (`#[no_mangle] pub fn wlh_trace_sink_write(line: &str)`), which the
-    /// generated bindings patch forwards to `console.log`.
+    /// (`#[no_mangle] pub fn wlh_trace_sink_write(line: &str)`). The
+    /// generated bindings patch forwards it to a JS function imported through
+    /// wasm-bindgen that writes the line with `fs.writeSync` (never
+    /// `console.log`, which Node forwards asynchronously from worker threads).
     #[cfg(all(target_arch = "wasm32", feature = "wasm-extern-sink"))]
     Extern,
 }
@@ -50,14 +54,22 @@ const fn default_sink() -> Sink {
     }
 }
 
+/// A creation site: where the value was built (`built` + `suffix`, e.g.
+/// `"kimchi_wasm::srs::fp::WasmFpSrs"` + `"::clone"`) and the exported
+/// function JS had called on this thread when it was built (the boundary).
+type SiteKey = (&'static str, &'static str, Option<Export>);
+
 pub(crate) struct State {
     next_id: u64,
     next_site: u64,
-    sites: BTreeMap<&'static str, u64>,
+    sites: BTreeMap<SiteKey, u64>,
     sink: Sink,
     captured: String,
     events: u64,
     line: String,
+    live_objects: u64,
+    live_bytes: u64,
+    export: Option<Export>,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
@@ -68,6 +80,9 @@ static STATE: Mutex<State> = Mutex::new(State {
     captured: String::new(),
     events: 0,
     line: String::new(),
+    live_objects: 0,
+    live_bytes: 0,
+    export: None,
 });
 
 fn lock() -> MutexGuard<'static, State> {
@@ -111,21 +126,41 @@ impl State {
         }
     }
 
-    /// Site number for `rust`, writing its SITE line on first use.
-    fn site(&mut self, rust: &'static str) -> u64 {
-        if let Some(&s) = self.sites.get(rust) {
+    /// Site number of `key`, writing its SITE line on first use:
+    /// `rust` is the boundary (exported function, or null when the value was
+    /// built outside any export call on this thread, e.g. on a rayon worker),
+    /// `alloc_fn` the function that built the value, with its file and line.
+    fn site(&mut self, key: SiteKey) -> u64 {
+        if let Some(&s) = self.sites.get(&key) {
             return s;
         }
         let s = self.next_site;
         self.next_site += 1;
-        self.sites.insert(rust, s);
+        self.sites.insert(key, s);
+        let (built, suffix, export) = key;
         self.line.clear();
         let _ = write!(self.line, "@{{\"ev\":\"SITE\",\"site\":{s},\"rust\":");
-        push_json_str(&mut self.line, rust);
+        match export {
+            Some(e) => push_json_str(&mut self.line, &e.to_string()),
+            None => self.line.push_str("null"),
+        }
+        self.line.push_str(",\"alloc_fn\":");
+        push_json_name(&mut self.line, &[built, suffix]);
         self.line.push('}');
         self.write_line();
         s
     }
+}
+
+/// Appends the concatenated `parts` as a JSON string, without the spaces that
+/// `stringify!` puts around `::` (`"WasmFpGate :: new"` -> `"WasmFpGate::new"`):
+/// site names are identifiers, and the parser groups by exact text.
+fn push_json_name(out: &mut String, parts: &[&str]) {
+    let mut joined = String::new();
+    for p in parts {
+        joined.push_str(p);
+    }
+    push_json_str(out, &joined.replace(" :: ", "::").replace(":: ", "::"));
 }
 
 /// Appends `s` as a JSON string literal.
@@ -147,13 +182,30 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Where a value is registered from: nowhere known, a generated construction
+/// site, or a fallback path of the tracker (`Clone`/`Default`/deserialization)
+/// named after the type.
+#[derive(Clone, Copy)]
+pub(crate) enum Site {
+    None,
+    At(&'static str),
+    Path(&'static str, &'static str),
+}
+
 /// Takes a fresh id and writes the ALLOCATE line, under the one lock.
 /// Returns the id.
-pub(crate) fn log_allocate(type_name: &str, size: u64, site: Option<&'static str>) -> u64 {
+pub(crate) fn log_allocate(type_name: &str, size: u64, site: Site) -> u64 {
     let mut st = lock();
-    let site_no = site.map(|s| st.site(s));
+    let export = st.export;
+    let site_no = match site {
+        Site::None => None,
+        Site::At(s) => Some(st.site((s, "", export))),
+        Site::Path(base, suffix) => Some(st.site((base, suffix, export))),
+    };
     let id = st.next_id;
     st.next_id += 1;
+    st.live_objects += 1;
+    st.live_bytes += size;
     st.line.clear();
     let _ = write!(st.line, "@{{\"ev\":\"ALLOCATE\",\"size\":{size},\"type\":");
     push_json_str(&mut st.line, type_name);
@@ -169,11 +221,46 @@ pub(crate) fn log_allocate(type_name: &str, size: u64, site: Option<&'static str
 /// Writes the DROP line of a registered object.
 pub(crate) fn log_drop(type_name: &str, size: u64, id: u64) {
     let mut st = lock();
+    st.live_objects = st.live_objects.saturating_sub(1);
+    st.live_bytes = st.live_bytes.saturating_sub(size);
     st.line.clear();
     let _ = write!(st.line, "@{{\"ev\":\"DROP\",\"size\":{size},\"type\":");
     push_json_str(&mut st.line, type_name);
     let _ = write!(st.line, ",\"id\":{id}}}");
     st.write_line();
+}
+
+/// Writes a `SNAPSHOT` line (schemas/trace-event.schema.json) at an iteration
+/// boundary of the benchmark: `memory_bytes` as given (on wasm32 pass
+/// [`wasm_memory_bytes`](crate::wasm_memory_bytes)), the live heap as the
+/// counting allocator sees it ([`CountingAlloc`](crate::CountingAlloc);
+/// `allocator_counted: false` and zeros when it is not installed), and the
+/// tracked objects alive now with the sum of their logged sizes. Taken under
+/// the one lock, so it sits between whole ALLOCATE/DROP lines.
+pub fn snapshot(iteration: i64, phase: &str, memory_bytes: u64) {
+    let mut st = lock();
+    let h = crate::alloc::heap_counts();
+    let (objects, bytes) = (st.live_objects, st.live_bytes);
+    st.line.clear();
+    let _ = write!(
+        st.line,
+        "@{{\"ev\":\"SNAPSHOT\",\"iteration\":{iteration},\"phase\":"
+    );
+    push_json_str(&mut st.line, phase);
+    let _ = write!(
+        st.line,
+        ",\"memory_bytes\":{memory_bytes},\"live_heap_bytes\":{},\"live_blocks\":{},\
+         \"tracked_live_objects\":{objects},\"tracked_live_bytes\":{bytes},\
+         \"alloc_calls\":{},\"free_calls\":{},\"allocator_counted\":{},\"route\":\"source\"}}",
+        h.live_bytes, h.live_blocks, h.alloc_calls, h.free_calls, h.installed
+    );
+    st.write_line();
+}
+
+/// Tracked objects alive now and the sum of their logged sizes.
+pub fn tracked_live() -> (u64, u64) {
+    let st = lock();
+    (st.live_objects, st.live_bytes)
 }
 
 /// Replaces the sink; returns the previous one.
@@ -200,10 +287,33 @@ pub fn events_logged() -> u64 {
     lock().events
 }
 
-/// The site number of a Rust creation site (e.g. `"kimchi_wasm::srs::fp::caml_fp_srs_create"`),
-/// writing `@{"ev":"SITE","site":S,"rust":"..."}` the first time it is seen.
-pub fn site_id(rust: &'static str) -> u64 {
-    lock().site(rust)
+/// The site number of a creation site (e.g.
+/// `"kimchi_wasm::srs::fp::WasmFpSrs::create (kimchi-wasm/src/srs.rs:88)"`)
+/// under the current export context, writing its SITE line the first time
+/// the pair is seen.
+pub fn site_id(built: &'static str) -> u64 {
+    let mut st = lock();
+    let export = st.export;
+    st.site((built, "", export))
+}
+
+/// Sets the export context unless one is set; true if it was set now.
+pub(crate) fn enter_export(e: Export) -> bool {
+    let mut st = lock();
+    if st.export.is_none() {
+        st.export = Some(e);
+        true
+    } else {
+        false
+    }
+}
+
+pub(crate) fn leave_export() {
+    lock().export = None;
+}
+
+pub(crate) fn current_export() -> Option<Export> {
+    lock().export
 }
 
 /// Writes one line as it is, under the lock (for META lines or noise). The

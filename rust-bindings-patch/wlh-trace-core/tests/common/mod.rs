@@ -3,8 +3,8 @@
 //! tests sharing the process-wide log do not mix their lines.
 #![allow(dead_code)]
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use wlh_trace_core::{heap_of_fields, own_size_of, HeapSize, Traced, Tracked};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use wlh_trace_core::{heap_of_fields, own_size_of, track_at, HeapSize, Traced, Tracked};
 
 static TEST_LOCK: Mutex<()> = Mutex::new(());
 
@@ -33,7 +33,35 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim_matches('"'))
 }
 
-/// Parses the ALLOCATE/DROP lines of a capture (panics on anything malformed).
+/// A SITE line: its number, boundary (`rust`) and construction site (`alloc_fn`).
+#[derive(Debug, PartialEq)]
+pub struct SiteLine {
+    pub site: u64,
+    pub rust: Option<String>,
+    pub alloc_fn: String,
+}
+
+/// Parses the SITE lines of a capture.
+pub fn site_lines(text: &str) -> Vec<SiteLine> {
+    text.lines()
+        .filter(|l| l.starts_with("@{\"ev\":\"SITE\""))
+        .map(|l| SiteLine {
+            site: field(l, "site").unwrap().parse().unwrap(),
+            rust: field(l, "rust")
+                .filter(|r| *r != "null")
+                .map(str::to_string),
+            alloc_fn: l
+                .split("\"alloc_fn\":\"")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches("\"}")
+                .to_string(),
+        })
+        .collect()
+}
+
+/// Parses the ALLOCATE/DROP lines of a capture (panics on anything malformed;
+/// SITE and SNAPSHOT lines are skipped).
 pub fn events(text: &str) -> Vec<Ev> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -47,7 +75,7 @@ pub fn events(text: &str) -> Vec<Ev> {
             "two events on one line: {line:?}"
         );
         let ev = field(line, "ev").unwrap().to_string();
-        if ev == "SITE" {
+        if ev == "SITE" || ev == "SNAPSHOT" {
             continue;
         }
         out.push(Ev {
@@ -63,12 +91,28 @@ pub fn events(text: &str) -> Vec<Ev> {
 
 // ---- instrumented types, as the generator writes them ----
 
-/// Like a macro-generated wasm-bindgen class with named fields.
-#[derive(Clone, Debug, Default)]
+/// Like a macro-generated wasm-bindgen class with named fields. `Clone` is
+/// written the way the generator replaces `#[derive(Clone)]`: the clone is
+/// built field by field and measured when it is made. `Default` is still
+/// derived (the tracker's fallback path).
+#[derive(Debug, Default)]
 pub struct WasmFpPolyComm {
     pub unshifted: Vec<[u64; 4]>,
     pub shifted: Option<[u64; 4]>,
     pub wlh_trace: Tracked<Self>,
+}
+
+impl Clone for WasmFpPolyComm {
+    fn clone(&self) -> Self {
+        track_at(
+            WasmFpPolyComm {
+                unshifted: self.unshifted.clone(),
+                shifted: self.shifted.clone(),
+                wlh_trace: Tracked::pending(),
+            },
+            concat!(module_path!(), "::WasmFpPolyComm::clone"),
+        )
+    }
 }
 
 impl HeapSize for WasmFpPolyComm {
@@ -85,6 +129,7 @@ impl HeapSize for WasmFpPolyComm {
 
 impl Traced for WasmFpPolyComm {
     const TYPE_NAME: &'static str = "WasmFpPolyComm";
+    const SITE_BASE: &'static str = concat!(module_path!(), "::WasmFpPolyComm");
     fn own_size(&self) -> usize {
         own_size_of::<Self>(&[&self.unshifted, &self.shifted])
     }
@@ -101,6 +146,55 @@ impl WasmFpPolyComm {
             wlh_trace: Tracked::pending(),
         })
     }
+}
+
+/// Like `WasmFpSrs`: a tuple struct around an `Arc` that clones share. Its
+/// `Clone` is the generated kind (measured at clone time).
+pub struct WasmFpSrs(pub Arc<Vec<[u64; 4]>>, pub Tracked<Self>);
+
+impl Clone for WasmFpSrs {
+    fn clone(&self) -> Self {
+        track_at(
+            WasmFpSrs(self.0.clone(), Tracked::pending()),
+            concat!(module_path!(), "::WasmFpSrs::clone"),
+        )
+    }
+}
+
+impl HeapSize for WasmFpSrs {
+    fn heap_size(&self) -> usize {
+        heap_of_fields(&[&self.0])
+    }
+    fn untracked_heap_size(&self) -> usize {
+        0
+    }
+    fn tracked_inline_size(&self) -> usize {
+        std::mem::size_of::<Self>()
+    }
+}
+
+impl Traced for WasmFpSrs {
+    const TYPE_NAME: &'static str = "WasmFpSrs";
+    fn own_size(&self) -> usize {
+        own_size_of::<Self>(&[&self.0])
+    }
+    fn tracker_mut(&mut self) -> &mut Tracked<Self> {
+        &mut self.1
+    }
+}
+
+impl WasmFpSrs {
+    pub fn wrap(g: Arc<Vec<[u64; 4]>>) -> Self {
+        track_at(
+            WasmFpSrs(g, Tracked::pending()),
+            concat!(module_path!(), "::WasmFpSrs::from"),
+        )
+    }
+}
+
+/// Bytes of the `Arc` block of an SRS: two counters, the Vec header, the points.
+pub fn srs_block(g: &Arc<Vec<[u64; 4]>>) -> usize {
+    2 * std::mem::size_of::<usize>() + std::mem::size_of::<Vec<[u64; 4]>>() + g.capacity() * 32
 }
 
 /// A class that nests instrumented values inline, in a Vec and in an Option.
