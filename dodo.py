@@ -147,6 +147,7 @@ G.add(Step("analyze", [(step3_steps.analyze, [CFG])],
            inputs=[*(r(step2_steps.log_path(CFG, s)) for s in T["scenarios"]), r(STEP0["summary"]), *PARSER],
            params={"overrides": CFG.overrides, "trace": {"iterations": T["iterations"]}, "route": CFG["route"]},
            outputs=[r(REPORTS / "STEP_3.md"), r(step3_steps.figures_path(CFG)), r(step3_steps.decomposition_plot(CFG)),
+                    r(step3_steps.fragmentation_plot(CFG)),
                     *map(r, RESULTS.values())]))
 
 # ---------------------------------------------------------------- Step 2, source route (opt-in)

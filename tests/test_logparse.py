@@ -74,7 +74,7 @@ def test_clean_log_tables():
     )
     assert r.ok and counts(r) == {}
     assert (r.lines_total, r.noise_lines, r.event_lines) == (11, 2, 9)
-    assert r.events == {"ALLOCATE": 4, "DROP": 2, "SITE": 2, "SNAPSHOT": 0, "SITE_LIVE": 0, "META": 1}
+    assert r.events == {"ALLOCATE": 4, "DROP": 2, "SITE": 2, "SNAPSHOT": 0, "SITE_LIVE": 0, "GROW": 0, "META": 1}
     assert r.never_dropped_by_type == [("WasmA", 130)]
     assert [(t.type, t.allocated, t.dropped, t.never_dropped, t.never_dropped_bytes, t.share) for t in r.types] == [
         ("WasmA", 2, 0, 2, 130, 1.0), ("WasmB", 1, 1, 0, 0, 0.0), ("WasmC", 1, 1, 0, 0, 0.0)]

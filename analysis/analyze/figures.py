@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analysis.analyze import growth as growth_mod
 from analysis.common.stats import linear_fit
 
 CEILING = 4 * 2 ** 30
@@ -57,6 +58,8 @@ class ScenarioFigures:
     type_rates: list[dict] = field(default_factory=list)   # live bytes per type: one-time and per-proof growth
     growth_by_site_kind: dict = field(default_factory=dict)  # live heap split by kind of allocation site
     site_rates: list[dict] = field(default_factory=list)   # live bytes per allocation site, likewise
+    byte_growth: dict | None = None                         # byteLength growth attributed to memory.grow requests
+    fragmentation: list[dict] = field(default_factory=list)  # free chunks per iteration (heap walk)
 
 
 def is_thread_startup(site: dict) -> bool:
@@ -175,6 +178,8 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     nd_total = int(result.never_dropped()["size"].sum())
     f = ScenarioFigures(scenario=scenario, rows=rows, never_dropped_total=nd_total, never_dropped_in_loop=None,
                         vs_bytelength_run=None, vs_live_heap_run=None)
+    f.byte_growth = growth_mod.attribute(result.snapshots, getattr(result, "grows", []))
+    f.fragmentation = growth_mod.fragmentation(result.snapshots)
     if len(rows) < 2:
         return f
     first, last = rows[0], rows[-1]

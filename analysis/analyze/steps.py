@@ -24,6 +24,10 @@ def decomposition_plot(cfg: Config) -> Path:
     return cfg.artifacts / "step3" / "decomposition.png"
 
 
+def fragmentation_plot(cfg: Config) -> Path:
+    return cfg.artifacts / "step3" / "fragmentation.png"
+
+
 def step0_summary_path(cfg: Config) -> Path:
     return cfg.artifacts / "step0" / "summary.json"
 
@@ -42,5 +46,6 @@ def analyze(cfg: Config) -> None:
     note = (f"Trace: `{cfg['trace']['iterations']}` proofs per scenario, o1js {cfg['o1js_version']}, route "
             f"`{cfg['route']}`; Step 0 figures from `{s0_path.relative_to(ROOT) if s0_path.is_relative_to(ROOT) else s0_path.name}`"
             + (f"; config overrides: `{json.dumps(cfg.overrides, sort_keys=True)}`" if cfg.overrides else "") + ".")
-    write_report(results, figs, cfg.reports / "STEP_3.md", note, plot=decomposition_plot(cfg))
+    write_report(results, figs, cfg.reports / "STEP_3.md", note, plot=decomposition_plot(cfg),
+                 frag_plot=fragmentation_plot(cfg))
     figures_path(cfg).write_text(json.dumps({s: asdict(f) for s, f in figs.items()}, indent=1, default=str) + "\n")

@@ -89,10 +89,13 @@ def outcome(run_jsonl: Path, end_record: Path, returncode: int) -> dict:
         res |= {"how": "preload_refused", "crash_proof": None, "summary": "the preload refused its configuration"}
         return res
     first = crashes[0] if crashes else {}
+    compiled = any(r.get("event") == "sample" and r.get("phase") == "after_compile" for r in records)
     res |= {"how": first.get("how", "unknown"), "message": first.get("message"),
-            "end_bytes": first.get("wasm_memory_bytes"), "crash_proof": len(proofs) + 1,
+            "end_bytes": first.get("wasm_memory_bytes"), "crash_proof": len(proofs) + 1 if compiled else None,
+            "ended_before_compile": not compiled,
             "consequences": [c.get("how") for c in crashes[1:]],
             "error_event": next((r.get("message", "").splitlines()[0] for r in records if r.get("event") == "error"), None)}
-    res["summary"] = (f"ended in proof {res['crash_proof']} ({res['how']}"
+    res["summary"] = ((f"ended in proof {res['crash_proof']}" if compiled else "ended before compile finished")
+                      + f" ({res['how']}"
                       + (f": {res['message'].splitlines()[0][:160]}" if res.get("message") else "") + ")")
     return res

@@ -12,6 +12,7 @@ from analysis.matrix.cells import Cell
 from analysis.matrix.paths import baseline_path, instrument_report, mitigation_report_path, summary_path, trace_log_path
 from analysis.common.paths import ROOT
 from analysis.analyze.figures import figures, site_kind_shares, tracked_coverage
+from analysis.analyze.growth import reuse_verdict
 
 
 def baseline_memory(path: Path) -> dict:
@@ -63,6 +64,10 @@ def summarize(cell: Cell, result, baseline: Path, instrument_report: Path, mitig
             "growing_types": types,
             "never_dropped_in_loop": f.never_dropped_in_loop,
             "leaks_by_type_in_loop": leaks,
+            "byte_growth": f.byte_growth and {k: v for k, v in f.byte_growth.items() if k != "sites"}
+                           | {"sites": f.byte_growth["sites"][:8]},
+            "fragmentation": f.fragmentation,
+            "reuse": reuse_verdict(f.fragmentation, f.byte_growth),
         },
     }
     if targets is not None:

@@ -155,7 +155,7 @@ class Collector:
         self._pending_drop: list[tuple] = []
         self.lines_total = 0
         self.noise_lines = 0
-        self.other_events = {"SITE": 0, "SNAPSHOT": 0, "SITE_LIVE": 0, "META": 0}
+        self.other_events = {"SITE": 0, "SNAPSHOT": 0, "SITE_LIVE": 0, "GROW": 0, "META": 0}
         self.malformed = Tally(max_examples)
         self.truncated = Tally(max_examples)
         self.site_redefined = Tally(max_examples)
@@ -163,6 +163,7 @@ class Collector:
         self.site_lines: dict[int, int] = {}
         self.snapshots: list[dict] = []
         self.site_live: list[dict] = []
+        self.grows: list[dict] = []
         self.meta: list[dict] = []
         self._progress = progress
         self._progress_every = progress_every
@@ -294,6 +295,10 @@ class Collector:
                     # which SNAPSHOT it belongs to (several phases may share an iteration)
                     "snapshot": len(self.snapshots) - 1 if self.snapshots else None,
                 })
+            elif ev == "GROW":
+                # which SNAPSHOT it follows: the growth between two snapshots is the sum of their GROWs
+                self.grows.append({**{k: v for k, v in obj.items() if k != "ev"}, "line": line,
+                                   "snapshot": len(self.snapshots) - 1 if self.snapshots else None})
             else:
                 self.meta.append(obj)
 

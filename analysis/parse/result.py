@@ -65,6 +65,7 @@ class ParseResult:
     site_live: list[dict]
     sites: dict[int, dict]
     meta: list[dict]
+    grows: list[dict]        # every memory.grow (GROW lines), with the index of the SNAPSHOT before it
     # Columnar collections (not in the JSON): every ALLOCATE and every DROP, type codes index type_names.
     type_names: list[str] = field(repr=False)
     allocates: dict[str, np.ndarray] = field(repr=False)
@@ -117,6 +118,7 @@ class ParseResult:
             "site_live": self.site_live,
             "sites": [{"site": n, **info} for n, info in sorted(self.sites.items())],
             "meta": self.meta,
+            "grows": self.grows,
         }
 
 
@@ -181,7 +183,7 @@ def build_result(col: Collector, source: str) -> ParseResult:
         totals=totals, checks=checks, types=types,
         never_dropped_by_type=[(r.type, r.never_dropped_bytes) for r in types if r.never_dropped],
         type_sites=_by_type_site(nd_type, nd_site, nd_size, names, share),
-        snapshots=col.snapshots, site_live=col.site_live, sites=col.sites, meta=col.meta,
+        snapshots=col.snapshots, site_live=col.site_live, sites=col.sites, meta=col.meta, grows=col.grows,
         type_names=names, allocates=a, drops=d, alloc_dropped=m.alloc_dropped,
     )
 

@@ -16,6 +16,7 @@ from analysis.step0.run import bench_args, node_command, run_benchmark
 from analysis.step0.steps import check_o1js_pin
 
 INSTRUMENTER = [BENCH / "instrument" / "instrument-wasm.mjs", BENCH / "instrument" / "make-traced-copy.mjs",
+                BENCH / "instrument" / "grow-hooks.mjs", BENCH / "instrument" / "walk-expressions.mjs",
                 BENCH / "tracer" / "wlh-tracer.cjs"]
 
 

@@ -9,10 +9,15 @@
 //   dlmalloc: Dlmalloc::malloc / free / realloc / memalign (older plonk_wasm binaries, where
 //             __rust_alloc may be inlined into its callers)
 //
+// Every `memory.grow` (whatever function holds it) becomes a call that tells the tracer before and after
+// the real grow, and the hooked allocator entry points record the request they serve (grow-hooks.mjs).
+//
 // Usage: node instrument-wasm.mjs IN.wasm OUT.wasm [--report OUT.json] [--hooks auto|rust|dlmalloc]
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import binaryen from 'binaryen';
+import { addRequestGlobals, countGrows, GROW_FUNCTION, hookGrows, requestTracker } from './grow-hooks.mjs';
+import { UnknownExpressionError } from './walk-expressions.mjs';
 
 const RUST = {
   alloc: /^__rustc(\[[0-9a-f]+\])?::__rust_alloc$|^__rust_alloc$/,
@@ -52,11 +57,17 @@ function findHooks(funcs, patterns, label) {
   return { found, missing };
 }
 
-// Move F's body into `F$wlh_orig` and return the new name.
+// Move F's body into `F$wlh_orig` and return the new name. The body is read again: hookGrows may
+// have replaced it.
 function moveBody(m, f) {
   const origName = `${f.name}$wlh_orig`;
-  m.addFunction(origName, f.params, f.results, f.vars, f.body);
+  m.addFunction(origName, f.params, f.results, f.vars, binaryen.Function.getBody(f.ref));
   return origName;
+}
+
+// Move F's body and return the name to call instead of it: the original behind a request tracker.
+function moveBodyTracked(m, f, kind, sizeIdx, alignIdx) {
+  return requestTracker(m, f, moveBody(m, f), kind, sizeIdx, alignIdx);
 }
 
 const i32 = binaryen.i32;
@@ -83,7 +94,7 @@ function instrumentRust(m, h) {
   for (const role of ['alloc', 'alloc_zeroed']) {
     const f = h[role];
     checkSignature(f, 2, i32, role);
-    const orig = moveBody(m, f);
+    const orig = moveBodyTracked(m, f, `__rust_${role}`, 0, 1);
     const imp = addImport(m, `on_${role}`, [i32, i32, i32], i32);
     replaceBody(m, f, m.call(imp, [m.call(orig, [g(0), g(1)], i32), g(0), g(1)], i32));
   }
@@ -100,7 +111,7 @@ function instrumentRust(m, h) {
     // record the new one after.
     const f = h.realloc;
     checkSignature(f, 4, i32, 'realloc');
-    const orig = moveBody(m, f);
+    const orig = moveBodyTracked(m, f, '__rust_realloc', 3, 2);
     const before = addImport(m, 'on_realloc_before', [i32, i32, i32, i32], none);
     const after = addImport(m, 'on_realloc_after', [i32, i32, i32, i32, i32], i32);
     replaceBody(m, f, m.block(null, [
@@ -122,14 +133,14 @@ function instrumentDlmalloc(m, h) {
   {
     const f = h.malloc; // ([self,] size) -> ptr
     expect(f, 'malloc', 1, i32);
-    const orig = moveBody(m, f);
+    const orig = moveBodyTracked(m, f, 'malloc', f.paramTypes.length - 1, null);
     const imp = addImport(m, 'on_alloc', [i32, i32, i32], i32);
     replaceBody(m, f, m.call(imp, [m.call(orig, all(f), i32), last(f, 1), m.i32.const(0)], i32));
   }
   {
     const f = h.memalign; // ([self,] align, size) -> ptr
     expect(f, 'memalign', 2, i32);
-    const orig = moveBody(m, f);
+    const orig = moveBodyTracked(m, f, 'memalign', f.paramTypes.length - 1, f.paramTypes.length - 2);
     const imp = addImport(m, 'on_alloc_aligned', [i32, i32, i32], i32);
     replaceBody(m, f, m.call(imp, [m.call(orig, all(f), i32), last(f, 1), last(f, 2)], i32));
   }
@@ -148,7 +159,8 @@ function instrumentDlmalloc(m, h) {
     const size = f.rustShim ? g(3) : last(f, 1);
     if (f.rustShim) checkSignature(f, 4, i32, 'realloc');
     else expect(f, 'realloc', 2, i32);
-    const orig = moveBody(m, f);
+    const n = f.paramTypes.length;
+    const orig = f.rustShim ? moveBodyTracked(m, f, '__rust_realloc', 3, 2) : moveBodyTracked(m, f, 'realloc', n - 1, null);
     const before = addImport(m, 'on_realloc_before', [i32, i32, i32, i32], none);
     const after = addImport(m, 'on_realloc_after', [i32, i32, i32, i32, i32], i32);
     replaceBody(m, f, m.block(null, [
@@ -185,6 +197,19 @@ export function instrument(inputBytes, { hooks = 'auto' } = {}) {
     );
   }
   const chosen = set === 'rust' ? rust.found : dl.found;
+  // Grows first, on the functions as read: a grow inlined into a hooked allocator function is then
+  // named after that function, and its body moves to `F$wlh_orig` already hooked.
+  let growSites;
+  try {
+    growSites = hookGrows(m, funcs);
+  } catch (e) {
+    if (e instanceof UnknownExpressionError) throw new InstrumentError(`looking for memory.grow: ${e.message}`);
+    throw e;
+  }
+  if (growSites.length === 0) {
+    throw new InstrumentError('no memory.grow instruction found: the growth of WebAssembly memory cannot be traced');
+  }
+  addRequestGlobals(m);
   if (set === 'rust') instrumentRust(m, chosen);
   else instrumentDlmalloc(m, chosen);
 
@@ -196,8 +221,13 @@ export function instrument(inputBytes, { hooks = 'auto' } = {}) {
   for (let i = 0; i < check.getNumExports(); i++) exportsAfter.add(binaryen.getExportInfo(check.getExportByIndex(i)).name);
   const lost = exportsBefore.filter((e) => !exportsAfter.has(e));
   if (lost.length) throw new InstrumentError(`exports lost by instrumentation: ${lost.slice(0, 5).join(', ')}`);
-  for (const f of Object.values(chosen)) {
-    if (!check.getFunction(f.name)) throw new InstrumentError(`name section lost function name ${f.name}`);
+  for (const name of [...Object.values(chosen).map((f) => f.name), ...growSites, GROW_FUNCTION]) {
+    if (!check.getFunction(name)) throw new InstrumentError(`name section lost function name ${name}`);
+  }
+  // The only memory.grow left is the one inside the hook function.
+  const left = countGrows(check);
+  if (left.length !== 1 || left[0] !== GROW_FUNCTION) {
+    throw new InstrumentError(`memory.grow left outside the hook after instrumentation: ${left.join(', ')}`);
   }
   const dropGlue = funcs.filter((f) => /drop_in_place::</.test(f.name)).length;
   check.dispose();
@@ -210,6 +240,8 @@ export function instrument(inputBytes, { hooks = 'auto' } = {}) {
       functions: funcs.length,
       exports: exportsBefore.length,
       drop_in_place_functions: dropGlue,
+      grow_site_count: growSites.length,
+      grow_sites: growSites, // index = the `site` of GROW lines
       input_sha256: crypto.createHash('sha256').update(inputBytes).digest('hex'),
       output_sha256: crypto.createHash('sha256').update(out).digest('hex'),
     },
@@ -227,7 +259,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const { bytes, report } = instrument(fs.readFileSync(input), { hooks: opt('--hooks') ?? 'auto' });
     fs.writeFileSync(output, bytes);
     if (opt('--report')) fs.writeFileSync(opt('--report'), JSON.stringify(report, null, 1) + '\n');
-    console.error(`instrumented ${input}: hook set ${report.hook_set}, ${Object.keys(report.hooks).length} hooks`);
+    console.error(`instrumented ${input}: hook set ${report.hook_set}, ${Object.keys(report.hooks).length} hooks, ` +
+      `${report.grow_site_count} memory.grow site(s) in ${[...new Set(report.grow_sites)].join(', ')}`);
   } catch (e) {
     console.error(`${input}: ${e.message}`);
     process.exit(1);

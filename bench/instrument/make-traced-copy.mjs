@@ -99,7 +99,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const report = makeTracedCopy(values['o1js-dir'], values.out);
     if (values.report) fs.writeFileSync(values.report, JSON.stringify(report, null, 1) + '\n');
-    console.error(`traced copy of o1js ${report.o1js_version} in ${values.out}/o1js (hooks: ${report.hook_set}, ${report.seconds.toFixed(1)} s)`);
+    console.error(`traced copy of o1js ${report.o1js_version} in ${values.out}/o1js (hooks: ${report.hook_set}, ${report.grow_site_count} memory.grow site(s), ${report.seconds.toFixed(1)} s)`);
   } catch (e) {
     console.error(`make-traced-copy: ${e.message}`);
     process.exit(1);

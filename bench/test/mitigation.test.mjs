@@ -58,3 +58,47 @@ test('without WLH_MITIGATION the preload does nothing', () => {
   assert.deepEqual(out.freed, []);
   assert.equal(report, null);
 });
+
+// keep-one-pool on a fake glue shaped like plonk_wasm.cjs and an o1js backend shaped like 2.10.0's
+// node-backend.js: a workers-ready promise that startWorkers() resolves, init and exit around every call.
+const poolGlue = `
+const calls = [];
+module.exports = {
+  calls,
+  initThreadPool(n, src) { calls.push('init ' + n); return Promise.resolve(globalThis.startWorkers(src, 'memory', { numThreads: () => n, receiver: () => 1, build() { calls.push('build'); } })); },
+  exitThreadPool() { calls.push('exit'); return Promise.resolve(); },
+};
+`;
+const poolMain = `
+const g = require('./plonk_wasm.cjs');
+let ready, resolveReady, started = 0;
+globalThis.startWorkers = async (src, memory, builder) => { started += builder.numThreads(); builder.build(); resolveReady(); };
+async function withPool(run) {
+  ready = new Promise((r) => (resolveReady = r));
+  await g.initThreadPool(4, 'worker.js');
+  await ready;
+  try { return await run(); } finally { await g.exitThreadPool(); }
+}
+(async () => {
+  for (let i = 0; i < 3; i++) await withPool(async () => i);
+  console.log(JSON.stringify({ calls: g.calls, started }));
+})();
+`;
+
+test('keep-one-pool: the first call builds the pool, later calls reuse it and never tear it down', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wlh-mitigation-'));
+  fs.writeFileSync(path.join(dir, 'plonk_wasm.cjs'), poolGlue);
+  fs.writeFileSync(path.join(dir, 'main.cjs'), poolMain);
+  const report = path.join(dir, 'report.json');
+  const p = spawnSync(process.execPath, ['--require', preload, 'main.cjs'], {
+    cwd: dir, encoding: 'utf8',
+    env: { ...process.env, WLH_MITIGATION: path.join(here, '..', 'mitigations', 'keep-one-pool.cjs'), WLH_MITIGATION_REPORT: report },
+  });
+  assert.equal(p.status, 0, p.stderr);
+  const out = JSON.parse(p.stdout.trim().split('\n').pop());
+  assert.deepEqual(out.calls, ['init 4', 'build']);
+  assert.equal(out.started, 4);
+  assert.deepEqual(JSON.parse(fs.readFileSync(report, 'utf8')).stats,
+    { init_calls: 3, pools_built: 1, pools_reused: 2, exits_skipped: 3 });
+  fs.rmSync(dir, { recursive: true, force: true });
+});

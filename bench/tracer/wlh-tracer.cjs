@@ -11,7 +11,9 @@
 //    logs ALLOCATE; logs DROP when the handle's heap block is deallocated, whatever the path
 //    (free(), the FinalizationRegistry, consumption by value into Rust);
 //  - writes '@' + JSON lines (schemas/trace-event.schema.json) with fs.writeSync under one lock shared
-//    by all threads, which also guards the id counter: ids are contiguous and lines never torn.
+//    by all threads, which also guards the id counter: ids are contiguous and lines never torn;
+//  - logs GROW for every memory.grow (the only way memory.buffer.byteLength grows): which request,
+//    export and Rust function forced it, and the allocator's free space just before.
 // Log file: env WLH_TRACE_LOG (opened by the main thread; workers receive the descriptor).
 const fs = require('fs');
 const path = require('path');
@@ -22,8 +24,9 @@ const BIG_BLOCK = Number(process.env.WLH_BIG_BLOCK || 65536); // blocks this lar
 const SITES = process.env.WLH_CREATION_SITES !== '0';
 const HANDLE_OFFSETS = [8, 0, 4, 16]; // handle pointer minus block start; 8 in wasm-bindgen 0.2.100
 
-// ctl (Int32): lock, next id, next site, epoch, current export + 1, next thread id, handle offset + 1
-const L = 0, NEXT_ID = 1, NEXT_SITE = 2, EPOCH = 3, CUR_EXPORT = 4, NEXT_TID = 5, HOFF = 6;
+// ctl (Int32): lock, next id, next site, epoch, current export + 1, next thread id, handle offset + 1,
+// heap base (linear memory size at instantiation, set by the main thread; 0 = unknown)
+const L = 0, NEXT_ID = 1, NEXT_SITE = 2, EPOCH = 3, CUR_EXPORT = 4, NEXT_TID = 5, HOFF = 6, HEAP_BASE = 7;
 // num (Float64): live bytes, live blocks, alloc calls, free calls, epoch live bytes, tracked live objects,
 // tracked live bytes, table full, unknown frees, stale entries replaced, shared handles, unmatched handles,
 // epoch bytes claimed
@@ -184,7 +187,7 @@ function captureStack(limit = 40) {
   Error.stackTraceLimit = old;
   return s.split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
 }
-const ALLOC_INTERNAL = /^(alloc|core|std|dlmalloc)\[|__rust_|\$wlh_orig|^__wlh|wlh-tracer|^<alloc\[|^<core\[|^<dlmalloc\[|^<std\[|raw_vec|^wasm-function/;
+const ALLOC_INTERNAL = /^(alloc|core|std|dlmalloc)\[|__rust_|\$wlh_|^wlh\$|^__wlh|wlh-tracer|^<alloc\[|^<core\[|^<dlmalloc\[|^<std\[|raw_vec|^wasm-function/;
 function frameName(f) {
   const m = /^(.*?) \((.*)\)$/.exec(f);
   return m ? { fn: m[1], loc: m[2] } : { fn: '', loc: f };
@@ -481,13 +484,16 @@ function installRegistry() {
 }
 
 // --- exports: remember which Rust function JS called (the boundary), start an epoch per outer call ---
-let wasmMemory = null;
+let wasmMemory = null; // this thread's view of the (shared) memory, for heap walks
 let heapBase = null; // linear memory size at instantiation: static data + main stack; the heap is above
 function wrapExports(exports) {
   exportNames = Object.keys(exports);
+  wasmMemory = exports.memory || wasmMemory; // workers too: a grow on a worker walks the heap there
   if (!wt.isMainThread) return exports;
-  wasmMemory = exports.memory || null;
-  if (wasmMemory) heapBase = wasmMemory.buffer.byteLength;
+  if (exports.memory) {
+    heapBase = exports.memory.buffer.byteLength;
+    ctl[HEAP_BASE] = heapBase;
+  }
   const wrapped = {};
   exportNames.forEach((name, idx) => {
     const fn = exports[name];
@@ -522,6 +528,8 @@ function wasmImports() {
     on_dealloc: onDealloc,
     on_realloc_before: onReallocBefore,
     on_realloc_after: onReallocAfter,
+    on_grow_before: onGrowBefore,
+    on_grow_after: onGrowAfter,
   };
 }
 
@@ -529,18 +537,25 @@ function wasmImports() {
 // dlmalloc (wasm32) keeps a 4-byte header before each chunk's payload at chunk+4: size | flags
 // (PINUSE 1, CINUSE 2). Rust's wasm allocator gets all its memory from memory.grow, so the heap is
 // [heapBase, byteLength). Walking it chunk by chunk gives in-use and free bytes measured independently
-// of the hooks. Chunks with neither flag are dlmalloc "mmapped" chunks (in use). Where a header makes
+// of the hooks. Chunks with neither flag are dlmalloc "mmapped" chunks (in use); the "top foot" dlmalloc
+// writes after its top chunk (40 bytes on wasm32, header without flags) is counted so. Where a header makes
 // no sense (segment records, fenceposts, alignment gaps) the walk skips to the next 64 KiB page and
 // counts the bytes as unparsed. Only valid while no thread is allocating: snapshots are taken after the
-// benchmark settled, with the rayon workers idle.
-function walkHeap() {
-  if (!wasmMemory || heapBase === null) return null;
-  const buf = wasmMemory.buffer;
-  const end = buf.byteLength;
-  const u32 = new Uint32Array(buf);
-  const r = { heap_base: heapBase, heap_bytes: end - heapBase, inuse_bytes: 0, inuse_chunks: 0, free_bytes: 0,
+// benchmark settled, with the rayon workers idle; a GROW walk runs on the thread that holds dlmalloc's
+// lock, before dlmalloc changes anything for the request (see onGrowBefore).
+//
+// Fragmentation: free chunks by power-of-two size class ([2^log2, 2^(log2+1)), count and bytes), and the
+// top chunk apart: dlmalloc's top is the free chunk at the end of its segment, followed only by the top
+// foot; a grow adds to it. Free space below the top is what fragmentation leaves unused.
+const TOP_FOOT_MAX = 64; // at most this many bytes (the top foot) between the top chunk and the end
+function walkChunks(buffer, base) {
+  const end = buffer.byteLength;
+  const u32 = new Uint32Array(buffer, 0, end >>> 2);
+  const r = { heap_base: base, heap_bytes: end - base, inuse_bytes: 0, inuse_chunks: 0, free_bytes: 0,
     free_chunks: 0, largest_free: 0, fencepost_bytes: 0, unparsed_bytes: 0 };
-  let p = heapBase;
+  const classes = new Map(); // log2 -> [chunks, bytes]
+  let lastFree = -1, lastFreeSize = 0, largestBelow = 0;
+  let p = base;
   while (p + 8 <= end) {
     const head = u32[(p + 4) >>> 2];
     const size = head & ~7;
@@ -562,11 +577,114 @@ function walkHeap() {
       r.free_bytes += size;
       r.free_chunks++;
       if (size > r.largest_free) r.largest_free = size;
+      if (lastFree >= 0 && lastFreeSize > largestBelow) largestBelow = lastFreeSize;
+      lastFree = p;
+      lastFreeSize = size;
+      const k = 31 - Math.clz32(size);
+      let c = classes.get(k);
+      if (!c) classes.set(k, (c = [0, 0]));
+      c[0]++;
+      c[1] += size;
     }
     p += size;
   }
   r.unparsed_bytes += end - p;
+  const isTop = lastFree >= 0 && end - (lastFree + lastFreeSize) <= TOP_FOOT_MAX;
+  if (!isTop && lastFreeSize > largestBelow) largestBelow = lastFreeSize;
+  r.top_free_bytes = isTop ? lastFreeSize : 0;
+  r.free_below_top_bytes = r.free_bytes - r.top_free_bytes;
+  r.largest_free_below_top = largestBelow;
+  r.free_classes = [...classes].sort((a, b) => a[0] - b[0]).map(([log2, [chunks, bytes]]) => ({ log2, chunks, bytes }));
   return r;
+}
+function walkHeap() {
+  const base = heapBase ?? (ctl[HEAP_BASE] || null);
+  if (!wasmMemory || base === null) return null;
+  return walkChunks(wasmMemory.buffer, base);
+}
+
+// --- memory growth: one GROW line per memory.grow (instrumented: wlh$memory_grow) ---
+// The grow runs inside dlmalloc's sys_alloc (in System::alloc in kimchi_wasm, inlined into Dlmalloc::malloc
+// in plonk_wasm), on whatever thread is allocating,
+// holding dlmalloc's global lock (std's wasm allocator takes it around every call): no other thread can
+// change the heap meanwhile, and sys_alloc grows before touching any chunk, so the heap is walkable here.
+// The tracer lock is only taken to write the line; whoever holds it never waits for dlmalloc's lock (no
+// tracer code calls into wasm), so taking it from inside the allocator cannot deadlock.
+const REQUEST_KINDS = [null, '__rust_alloc', '__rust_alloc_zeroed', '__rust_realloc', 'malloc', 'memalign', 'realloc'];
+// Plumbing skipped when naming the Rust function that asked: the allocator frames of ALLOC_INTERNAL (as
+// for allocation sites) plus the shims behind __rust_alloc (`__rustc[..]::__rdl_alloc`), std/core/alloc
+// and hashbrown (std's hash tables) in both manglings (`alloc[..]::` v0, `alloc::` legacy as in
+// plonk_wasm), and rayon's parallel collect, so that a Vec, HashMap or collected iterator that grows is
+// charged to the code that filled it.
+const GROW_PLUMBING = new RegExp(`${ALLOC_INTERNAL.source}|^<?(alloc|core|std|dlmalloc|hashbrown)(\\[[0-9a-f]+\\])?::` +
+  `|^__rustc\\[|^__rdl_|^rayon(\\[[0-9a-f]+\\])?::iter::collect::`);
+const GROW_FN = 'wlh$memory_grow';
+const GROW_STACK = 6; // frames kept in a GROW line (Rust names with generics can be a kilobyte each)
+let growPending = null; // this thread: what onGrowBefore saw, for the line onGrowAfter writes
+function growFrames() {
+  // V8 names a wasm frame `<module name>.<function>` when the module has a name ("kimchi_wasm.wasm."):
+  // the innermost frame is our hook function, which gives the prefix; an unnamed function shows as the
+  // module name alone.
+  const names = captureStack(64).map(frameName).filter((f) => f.loc.startsWith('wasm')).map((f) => f.fn);
+  const i = names.findIndex((n) => n.endsWith(GROW_FN));
+  if (i < 0) return names;
+  const prefix = names[i].slice(0, -GROW_FN.length);
+  // A hooked allocator function keeps its body in `F$wlh_orig` (plonk_wasm's grow is inside
+  // Dlmalloc::malloc): named as F, as in the instrument report.
+  return names.slice(i + 1).map((n) => (prefix && n === prefix.slice(0, -1) ? '(unnamed)' : n.startsWith(prefix) ? n.slice(prefix.length) : n)
+    .replace(/\$wlh_(orig|req)$/, ''));
+}
+function onGrowBefore(_delta, site, kind, size, align) {
+  // innermost first: the function that held the memory.grow, then its callers
+  const names = growFrames();
+  const asking = names.filter((n) => !GROW_PLUMBING.test(n));
+  const t = performance.now();
+  const walk = walkHeap();
+  growPending = {
+    site, walk, walkMs: performance.now() - t, held: names[0] || null,
+    rustFn: asking.find((n) => n !== '(unnamed)') || null, stack: asking.slice(0, GROW_STACK),
+    kind: REQUEST_KINDS[kind] || null, size: size >>> 0, align: align >>> 0,
+  };
+}
+function onGrowAfter(result, delta, site, pagesNow) {
+  const g = growPending && growPending.site === site ? growPending : { site, walk: null, walkMs: 0, held: null, rustFn: null,
+    stack: [], kind: null, size: 0, align: 0 };
+  growPending = null;
+  const failed = result === -1;
+  const bytes = (delta >>> 0) * 65536;
+  // On success memory.grow returned the old size in pages: before/after are exact even if another
+  // thread grew right after. On failure the size is unchanged: read from JS, because memory.size inside
+  // a wasm call can lag behind a grow another thread made during that call (V8, shared memory; seen
+  // in a test), while memory.buffer is current.
+  const before = !failed ? (result >>> 0) * 65536 : wasmMemory ? wasmMemory.buffer.byteLength : (pagesNow >>> 0) * 65536;
+  // Types kept to what the parser's schema checks compile (integers, strings, string enums, string or
+  // null): the outcome is a string, and what is unknown is left out (no request in progress, no walk).
+  const ev = { ev: 'GROW', tid, site, bytes, before, after: failed ? before : before + bytes, outcome: failed ? 'failed' : 'grown' };
+  if (g.kind) {
+    ev.req_fn = g.kind;
+    ev.req_size = g.size;
+    ev.req_align = g.align;
+  }
+  ev.export = currentExport();
+  ev.rust_fn = g.rustFn;
+  ev.grow_fn = g.held;
+  const w = g.walk;
+  if (w) {
+    ev.free_bytes = w.free_bytes;
+    ev.free_chunks = w.free_chunks;
+    ev.largest_free = w.largest_free;
+    ev.top_free_bytes = w.top_free_bytes;
+    ev.unparsed_bytes = w.unparsed_bytes; // 0: every byte of the heap parsed as a chunk (the walk was sound)
+    ev.walk_us = Math.round(g.walkMs * 1000);
+  }
+  ev.stack = g.stack;
+  lock();
+  try {
+    writeLine(ev);
+  } finally {
+    unlock();
+  }
+  return result;
 }
 
 // --- heap snapshot at benchmark iteration boundaries (main thread) ---
@@ -627,4 +745,5 @@ function flush() {
   }
 }
 process.on('exit', flush);
-module.exports = { wasmImports, wrapExports, snapshot, instrumentClasses, trackObject, flush };
+// threadId: this thread's `tid` in the log (tests compare it with what a worker saw).
+module.exports = { wasmImports, wrapExports, snapshot, instrumentClasses, trackObject, flush, walkChunks, threadId: tid };
