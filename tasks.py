@@ -58,7 +58,8 @@ def lint(c):
     c.run(".venv/bin/python -m compileall -q analysis dodo.py tasks.py")
     c.run(".venv/bin/python -c 'from analysis import config; config.load()'")
     c.run("node --check bench/prove-loop.mjs && node --check bench/tracer/wlh-tracer.cjs "
-          "&& node --check bench/mitigations/preload.cjs")
+          "&& node --check bench/mitigations/preload.cjs && for f in bench/wlh/*.mjs bench/crash/*.cjs; "
+          "do node --check $f || exit 1; done")
 
 
 @task

@@ -117,8 +117,17 @@ METHOD = """## How the binary route works
   apportioned rather than attributed block by block. `freed` on DROP lines is the exact number of bytes
   deallocated on the main thread from the start of the call that dropped the object.
 - **Heap snapshots**: at each benchmark iteration boundary (after the GC settling of Step 0) a SNAPSHOT line
-  with byteLength, live heap bytes and blocks, tracked live objects and bytes, then one SITE_LIVE line per
-  allocation site with live blocks.
+  with byteLength, live heap bytes and blocks, tracked live objects and bytes, and a walk of dlmalloc's chunk
+  headers (in-use and free bytes, free chunks by power-of-two size class, the top chunk apart from the free
+  space below it), then one SITE_LIVE line per allocation site with live blocks.
+- **Memory growth**: every `memory.grow` instruction of the module (found by walking every function body;
+  the instrument report lists them as `grow_sites`) is replaced by a call that reports before and after the
+  real grow. Each grow writes a GROW line: the thread, the bytes, byteLength before and after, whether it
+  failed (the start of an out-of-memory crash), the allocation request in progress on that thread (each
+  hooked allocator entry point records its size and alignment in per-thread globals before calling the
+  original), the export JS called, the Rust function that asked (from a stack captured there) and a heap walk
+  just before the grow (free bytes, free chunks, largest free chunk, top chunk). byteLength grows only
+  through `memory.grow`, so the GROW bytes between two snapshots equal the byteLength difference.
 - **Allocation sites**: every block carries the export JS called when it was allocated (the boundary); blocks
   of 64 KiB or more also the Rust function that called the allocator, from a stack captured at that
   allocation. Handle creation sites: the boundary export and up to three o1js JS frames (file:line): the
@@ -180,11 +189,18 @@ def write_report(instr: dict, results: dict[str, dict], overhead: dict | None, r
                ["objects it sees", "every JS handle that owns a block (all classes, all creation paths)",
                 "every instrumented struct, on every construction path (new, Clone, Default, deserialize)"],
                ["sizes", "allocator records: handle block + live bytes of the creating call",
-                "`size_of` + owned heap computed by a HeapSize trait (some fields shallow, see its summary)"],
-               ["sites", "o1js JS caller + boundary export, full stack for blocks ≥ 64 KiB", "Rust construction site"],
+                "`size_of` + owned heap by a HeapSize trait, measured when each value (clones included) is made; "
+                "blocks shared through Rc/Arc charged once; deep rules for the prover and verifier indexes "
+                "(what each leaves out: see its summary)"],
+               ["sites", "o1js JS caller + boundary export, full stack for blocks ≥ 64 KiB",
+                "boundary export + the Rust type that built the value, on every construction path"],
+               ["memory growth", "every memory.grow (GROW lines) and a heap walk per snapshot", "live bytes from a "
+                "counting allocator per snapshot; no GROW lines"],
                ["verified here", "instrumented, run and traced on o1js 2.15.0 (this report)",
-                "core crate built and tested natively; patch generated for the pinned source and parsed; "
-                "NOT compiled to wasm here (crates.io is unreachable), never run with o1js"],
+                "core crate built and tested natively (`cargo test --offline`). An earlier version of the generated "
+                "patch was compiled once for wasm32 outside this repository and ran the trivial scenario (2 proofs); "
+                "the defects that run showed are fixed in the generator, but the fixed patch has not been compiled "
+                "or run. No figure in these reports comes from the source route."],
            ], headers=["", "binary route", "source route"], tablefmt="github"), ""]
     if source_summary:
         md += [f"Source route patch for commit `{source_summary.get('checkout_commit', '?')}`: see "

@@ -1,0 +1,161 @@
+"""`wlh run`: start the user's node command with the preload (bench/wlh/preload.mjs), the traced o1js copy
+and the tracer's log in the run directory, then write the run record (run.json).
+
+The program runs unchanged: its stdout/stderr are the terminal's, its exit code is `wlh run`'s. Node gets
+--expose-gc (GC settling), --harmony-weak-refs-with-cleanup-some where V8 has it (settling at the very
+return of a prover call, see bench/wlh/settle.mjs) and --import of the preload.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from analysis.common.jsonl import read_jsonl
+from analysis.wlh.errors import WlhError
+from analysis.wlh.paths import PRELOAD, RUN_RECORD, SAMPLES, TRACE_LOG, display_path
+from analysis.wlh.spec import O1jsSource
+from analysis.wlh.traced import TracedCopy
+
+CLEANUP_SOME = "--harmony-weak-refs-with-cleanup-some"
+
+
+@dataclass
+class RunOptions:
+    command: list[str]        # node [node options] SCRIPT [ARGS]
+    out: Path
+    snapshot: str             # proof | every:SECONDS | manual
+    workers: int | None
+    key_cache: str            # fresh | home
+    label: str
+
+
+def check_command(command: list[str]) -> Path | None:
+    """The command must start with node; returns the script (first argument not starting with '-')."""
+    if not command:
+        raise WlhError("no program given: wlh run [options] -- node SCRIPT [ARGS]")
+    if Path(command[0]).name not in ("node", "nodejs"):
+        raise WlhError(f"the command after -- must start with node (got '{command[0]}'), e.g. -- node prog.mjs")
+    takes_value = {"--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C"}
+    rest = iter(command[1:])
+    for a in rest:
+        if a in takes_value:
+            next(rest, None)
+        elif not a.startswith("-"):
+            return Path(a)
+    return None
+
+
+@functools.cache
+def node_has(flag: str, node: str) -> bool:
+    try:
+        out = subprocess.run([node, "--v8-options"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        raise WlhError(f"cannot run '{node}' (Node >= 20.6 is needed)") from None
+    return flag.lstrip("-") in out
+
+
+@functools.cache
+def check_node_version(node: str) -> str:
+    """module.register (the ESM resolve hook) needs Node >= 20.6."""
+    try:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise WlhError(f"cannot run '{node}' (Node >= 20.6 is needed)") from None
+    major, minor = (int(x) for x in version.lstrip("v").split(".")[:2])
+    if (major, minor) < (20, 6):
+        raise WlhError(f"'{node}' is Node {version}; wlh needs Node >= 20.6 (module.register)")
+    return version
+
+
+def node_command(command: list[str]) -> list[str]:
+    check_node_version(command[0])
+    flags = ["--expose-gc"] + ([CLEANUP_SOME] if node_has(CLEANUP_SOME, command[0]) else [])
+    return [command[0], *flags, "--import", PRELOAD.as_uri(), *command[1:]]
+
+
+def prepare_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise WlhError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise WlhError(f"--out {out}: not empty (pass --force to replace its run)")
+        for name in (RUN_RECORD, TRACE_LOG, SAMPLES):
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _display_arg(a: str) -> str:
+    # Arguments that name existing files are recorded by name only (see display_path).
+    return display_path(a) if os.path.isabs(a) and os.path.exists(a) else a
+
+
+def run(opts: RunOptions, src: O1jsSource, traced: TracedCopy) -> tuple[int, dict]:
+    out = opts.out
+    env = dict(os.environ)
+    env.update({"WLH_O1JS_ANCHOR": str(traced.anchor), "WLH_SAMPLES": str(out / SAMPLES),
+                "WLH_TRACE_LOG": str(out / TRACE_LOG), "WLH_SNAPSHOT": opts.snapshot, "WLH_LABEL": opts.label,
+                "WLH_CREATION_SITES": "1", "O1JS_BACKEND": "wasm"})
+    if opts.workers is not None:
+        env["WLH_WORKERS"] = str(opts.workers)
+    key_cache = None
+    if opts.key_cache == "fresh":
+        # o1js keeps compiled keys in $XDG_CACHE_HOME/o1js; its state changes WASM memory (cold vs warm), so
+        # each run starts from an empty one and never writes the user's.
+        key_cache = tempfile.mkdtemp(prefix="wlh-keys-")
+        env["XDG_CACHE_HOME"] = key_cache
+    cmd = node_command(opts.command)
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    try:
+        code = subprocess.run(cmd, env=env).returncode
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        if key_cache:
+            shutil.rmtree(key_cache, ignore_errors=True)
+    seconds = time.monotonic() - t0
+    record = {
+        "tool": "wlh run", "label": opts.label,
+        "program": [_display_arg(a) for a in opts.command],
+        "o1js": {**src.record(), "traced_copy_key": traced.key, "instrument": traced.report},
+        "workers": opts.workers, "snapshot": opts.snapshot, "key_cache": opts.key_cache,
+        "node_flags": cmd[1:cmd.index("--import")],
+        "started": started.isoformat(timespec="seconds"), "seconds": round(seconds, 1), "exit_code": code,
+        "files": {"trace_log": TRACE_LOG, "samples": SAMPLES},
+        **end_of_samples(out / SAMPLES),
+    }
+    (out / RUN_RECORD).write_text(json.dumps(record, indent=1) + "\n")
+    return code, record
+
+
+def end_of_samples(path: Path) -> dict:
+    """What the preload saw: snapshots taken, proofs, prover exports, the pool size the program asked for."""
+    if not path.exists():
+        return {"snapshots": 0, "proofs": None, "preload": None}
+    records = read_jsonl(path, strict=False).records
+    end = next((r for r in reversed(records) if r.get("event") == "end"), None)
+    start = next((r for r in records if r.get("event") == "start"), {})
+    return {"snapshots": sum(r.get("event") == "sample" for r in records),
+            "proofs": end.get("proofs") if end else None,
+            "preload": {"settle": start.get("settle"), **({k: end.get(k) for k in (
+                "glue_loaded", "prover_exports", "step_prover_calls", "wrap_prover_calls", "threads_asked_by_program",
+                "threads_used")}
+                if end else {"ended": False})}}
+
+
+def default_out(script: Path | None) -> Path:
+    stem = script.stem if script else "program"
+    return Path(f"wlh-{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+
+
+def warn(msg: str) -> None:
+    print(f"wlh: {msg}", file=sys.stderr, flush=True)
