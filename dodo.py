@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from analysis.analyze import steps as step3_steps
+from analysis.candidate import paths as candidate_paths
+from analysis.candidate import tasks as candidate_tasks
 from analysis.common import config as config_mod
 from analysis.common.paths import ROOT, rel_path
 from analysis.crash import report as crash_report
@@ -199,14 +201,28 @@ G.add(Step("crash_report", [(crash_report.write, [CRASH_FILES, CRASH_HORIZON])],
            inputs=[*(f for c in CRASH_FILES for f in (c["prediction"], c["outcome"], c["run"])),
                    *files("analysis/crash/report.py")], outputs=[r(CRASH_HORIZON)]))
 
+# ---------------------------------------------------------------- A candidate fix, end to end with wlh
+WLH_RUN_CODE = files("bench/wlh-loop.mjs", "bench/lib/*.mjs", "bench/wlh/*.mjs", "analysis/wlh/*.py",
+                     "analysis/wlh/commands/run.py", "analysis/wlh/commands/report.py")
+CANDIDATE_CODE = {"pack": [r(candidate_paths.GENERATOR), r(candidate_paths.TEMPLATE)],
+                  "run": sorted({*WLH_RUN_CODE, *INSTRUMENTER, *PARSER}),  # run = wlh run + wlh report
+                  "compare": [*PARSER, *files("analysis/wlh/comparison.py", "analysis/wlh/summary.py",
+                                               "analysis/wlh/commands/compare.py")]}
+for step in candidate_tasks.steps_for(CFG, ROOT, code=CANDIDATE_CODE, node_lock=NODE_LOCK):
+    G.add(step)
+CANDIDATE_COMPARES = {s: candidate_paths.compare_json(CFG, s) for s in CFG["candidate"]["scenarios"]}
+CANDIDATE_PACK = candidate_paths.pack_record(CFG)
+
 # ---------------------------------------------------------------- Step 4
 G.add(Step("summary",
            [(write_summary, [RESULTS, step3_steps.figures_path(CFG), STEP0["summary"], OVERHEAD,
-                             REPORTS / "SUMMARY.md", MATRIX_COMPARISON, CRASH_HORIZON])],
+                             REPORTS / "SUMMARY.md", MATRIX_COMPARISON, CRASH_HORIZON, CANDIDATE_COMPARES,
+                             CANDIDATE_PACK])],
            doc="Step 4: SUMMARY.md — biggest leakers, perfectly dropped types, how far to trust the data",
            inputs=[*map(r, RESULTS.values()), r(step3_steps.figures_path(CFG)), r(MATRIX_COMPARISON), r(STEP0["summary"]),
-                   r(OVERHEAD), r(CRASH_HORIZON),
-                   *files("analysis/summary/*.py", "analysis/matrix/report.py", "analysis/crash/report.py")],
+                   r(OVERHEAD), r(CRASH_HORIZON), *map(r, CANDIDATE_COMPARES.values()), r(CANDIDATE_PACK),
+                   *files("analysis/summary/*.py", "analysis/matrix/report.py", "analysis/crash/report.py",
+                          "analysis/candidate/report.py")],
            outputs=[r(REPORTS / "SUMMARY.md")]))
 
 
@@ -216,6 +232,7 @@ GROUP_DOCS = {
     "inventory": "Step 1: inventory every struct, enum and type alias of the bindings layer (source and binary).",
     "trace": "Step 2: run the Step 0 benchmark on the instrumented copy and keep the trace log.",
     "crash": "Crash horizon: per capped cell, the predicted crash proof, then a run under the cap until it dies.",
+    "candidate": "Candidate fix: pack it as an o1js tarball, wlh run it and the release per scenario, wlh compare.",
     "matrix": "Release matrix: per cell (release, scenario, workers[, mitigation]) install, instrument, baseline, "
               "trace, parse.",
 }

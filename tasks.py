@@ -17,11 +17,11 @@ def setup(c):
 
 # Steps that prove with o1js (minutes each): independent ones run in parallel. The overhead benchmark measures
 # time, so it runs alone; the reports are quick and run after.
-HEAVY = ["step0", "trace", "matrix", "crash"]
+HEAVY = ["step0", "trace", "matrix", "crash", "candidate"]
 ALONE = ["trace_overhead"]
 QUICK = ("bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 trace.overhead_pairs=1 "
          "matrix.versions=[2.15.0] matrix.workers=[1] matrix.scenarios=[trivial] matrix.extra_cells=[] "
-         "matrix.iterations=3 matrix.whatif=[2.15.0/trivial/w1+free-wrapped-polycomm] crash.cells={} "
+         "matrix.iterations=3 matrix.whatif=[2.15.0/trivial/w1+free-wrapped-polycomm] crash.cells={} candidate.scenarios=[] "
          # a quick run writes beside the committed results, never over them
          "paths.artifacts=.quick/artifacts paths.reports=.quick paths.lock=.quick/pipeline-lock.json")
 
