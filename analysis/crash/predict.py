@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from analysis.common.jsonl import read_jsonl
+from analysis.common.paths import ROOT, rel_path
 from analysis.common.stats import linear_fit
 
 MiB = 1 << 20
@@ -30,7 +31,7 @@ def predict(baseline: Path, cap_bytes: int, max_proofs: int) -> dict:
     fit = linear_fit([float(k) for k in steady], [float(by_proof[k]) for k in steady])
     last = proofs[-1]
     last_bytes = by_proof[last]
-    out = {"baseline": str(baseline), "proofs_in_baseline": len(proofs), "cap_bytes": cap_bytes, "max_proofs": max_proofs,
+    out = {"baseline": rel_path(baseline, ROOT), "proofs_in_baseline": len(proofs), "cap_bytes": cap_bytes, "max_proofs": max_proofs,
            "bytes_after_proof": {str(k): by_proof[k] for k in proofs}, "steady_slope_bytes_per_proof": fit.slope,
            "steady_slope_stderr": fit.slope_stderr, "fit_proofs": [steady[0], steady[-1]],
            "method": "first proof k whose extrapolated byteLength (after proof N plus slope x (k - N), slope fitted "

@@ -47,10 +47,11 @@ def steps_for(cfg: Config, chosen: list[tuple[Cell, int]], root: Path, *, code: 
         mitigation = [r(mitigation_file(cfg, cell))] if cell.mitigation else []
         yield Step(f"crash:run-{cell.id}", [(crash_run.run, [cfg, cell, max_proofs])],
                    doc=f"{cell.name}: prove under a {c['cap_mib']} MiB cap until it dies or {max_proofs} proofs",
-                   inputs=[r(crash_run.prediction_path(cfg, cell)), r(lockfile(cfg, cell.version)), *mitigation,
-                           *code["run"]],
+                   # the prediction is made first (order only): the run does not read it
+                   inputs=[r(lockfile(cfg, cell.version)), *mitigation, *code["run"]],
                    params={"command": relative_command(command, root),
                            "env": {k: relative_command([v], root)[0] for k, v in sorted(env.items())}},
                    outputs=[r(crash_run.run_path(cfg, cell)), r(crash_run.end_record_path(cfg, cell)),
                             r(crash_run.outcome_path(cfg, cell))],
-                   after=["node_deps" if cell.version == cfg["o1js_version"] else f"matrix:install-{cell.version}"])
+                   after=[f"crash:predict-{cell.id}",
+                          "node_deps" if cell.version == cfg["o1js_version"] else f"matrix:install-{cell.version}"])
