@@ -195,10 +195,11 @@ for step in crash_tasks.steps_for(CFG, CRASH_CELLS, ROOT, code=CRASH_CODE):
     G.add(step)
 CRASH_HORIZON = CFG.artifacts / "crash" / "horizon.json"
 CRASH_FILES = [{"cell": c.name, "prediction": r(crash_run.prediction_path(CFG, c)), "outcome": r(crash_run.outcome_path(CFG, c)),
-                "run": r(crash_run.run_path(CFG, c))} for c, _ in CRASH_CELLS]
+                "run": r(crash_run.run_path(CFG, c)), "cell_summary": r(matrix_steps.summary_path(CFG, c))}
+               for c, _ in CRASH_CELLS]
 G.add(Step("crash_report", [(crash_report.write, [CRASH_FILES, CRASH_HORIZON])],
            doc="Crash horizon compared: predicted vs measured crash proof per capped cell, growth verdict",
-           inputs=[*(f for c in CRASH_FILES for f in (c["prediction"], c["outcome"], c["run"])),
+           inputs=[*(f for c in CRASH_FILES for f in (c["prediction"], c["outcome"], c["run"], c["cell_summary"])),
                    *files("analysis/crash/report.py")], outputs=[r(CRASH_HORIZON)]))
 
 # ---------------------------------------------------------------- A candidate fix, end to end with wlh

@@ -49,13 +49,25 @@ def horizon(cells: list[dict]) -> dict:
                      "measured_crash_proof": out.get("crash_proof"), "how": out["how"],
                      "message": (out.get("message") or "").splitlines()[0][:200] if out.get("message") else None,
                      "proofs_done": out["proofs_done"], "cap_applied": out["cap_applied"],
-                     "growth": growth(Path(c["run"]))})
+                     "growth": growth(Path(c["run"])), "traced": traced_growth(c.get("cell_summary"))})
     return {"cells": rows}
+
+
+def traced_growth(cell: dict | None) -> dict | None:
+    """From the same cell's traced matrix run: byteLength growth attributed to the requests that forced each
+    memory.grow, and what its heap walks say about reuse of free space."""
+    g = ((cell or {}).get("trace") or {}).get("byte_growth")
+    if not g:
+        return None
+    return {"proofs": cell["proofs"], "coverage": g["coverage"], "steady_coverage": g["steady_coverage"],
+            "bytelength_growth": g["bytelength_growth"], "steady_growth": g["steady_growth"],
+            "unexplained_bytes": g["unexplained_bytes"], "top_sites": g["sites"][:3], "reuse": cell["trace"].get("reuse")}
 
 
 def write(cell_files: list[dict], out: Path) -> None:
     load = lambda p: json.loads(Path(p).read_text())  # noqa: E731
-    cells = [{"cell": c["cell"], "prediction": load(c["prediction"]), "outcome": load(c["outcome"]), "run": c["run"]}
+    cells = [{"cell": c["cell"], "prediction": load(c["prediction"]), "outcome": load(c["outcome"]), "run": c["run"],
+              "cell_summary": load(c["cell_summary"]) if Path(c["cell_summary"]).exists() else None}
              for c in cell_files]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(horizon(cells), indent=1, sort_keys=True) + "\n")
@@ -83,4 +95,20 @@ def markdown(h: dict | None) -> list[str]:
                      c["how"] + (f": `{c['message'][:120]}`" if c.get("message") else ""), slope])
     md += [tabulate(rows, headers=["cell", "cap MiB", "predicted (estimate)", "measured", "how the end looked to JS",
                                    "byteLength growth MiB/proof in the capped run"], tablefmt="github"), ""]
+    traced = [(c["cell"], c["traced"]) for c in h["cells"] if c.get("traced")]
+    if traced:
+        md += ["Why byteLength grows, from the same cells' traced matrix runs (every memory.grow hooked; a grow is "
+               "attributed to the JS→Rust export in progress and the Rust function that asked):", ""]
+        for name, t in traced:
+            top = "; ".join(f"`{s['site'][:110]}` {mib(s['one_time'] + s['steady'], 1)} MiB" for s in t["top_sites"])
+            md += [f"- `{name}` ({t['proofs']} proofs): byteLength +{mib(t['bytelength_growth'], 2)} MiB after compile, "
+                   f"{mib(t['steady_growth'], 2)} MiB of it after proof 1; attributed to a site: "
+                   f"{_pct(t['coverage'])} (after proof 1: {_pct(t['steady_coverage'])}); GROW bytes not matching "
+                   f"byteLength: {t['unexplained_bytes']:,}. Largest: {top}."
+                   + (f" {t['reuse']}" if t.get("reuse") else "")]
+        md += [""]
     return md
+
+
+def _pct(x) -> str:
+    return "n/a (no growth)" if x is None else f"{100 * x:.1f} %"

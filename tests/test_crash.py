@@ -1,0 +1,66 @@
+"""Crash horizon arithmetic on small records the tests write: prediction, outcome of a capped run, verdict."""
+import json
+
+from analysis.crash.predict import predict
+from analysis.crash.report import growth, horizon, markdown
+from analysis.crash.run import outcome
+
+MiB = 1 << 20
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def samples(by_proof, compiled=True):
+    rows = [{"event": "start"}, {"event": "sample", "iteration": -1, "phase": "after_init", "wasm_memory_bytes": MiB}]
+    if compiled:
+        rows.append({"event": "sample", "iteration": 0, "phase": "after_compile", "wasm_memory_bytes": 300 * MiB})
+    rows += [{"event": "sample", "iteration": k, "phase": "after_proof", "wasm_memory_bytes": v} for k, v in by_proof.items()]
+    return rows
+
+
+def test_prediction_extrapolates_the_steady_slope_only(tmp_path):
+    base = write_jsonl(tmp_path / "b.jsonl", samples({1: 670 * MiB, 2: 676 * MiB, 3: 682 * MiB, 4: 688 * MiB}))
+    p = predict(base, 700 * MiB, 40)
+    assert p["steady_slope_bytes_per_proof"] == 6 * MiB
+    assert p["predicted_crash_proof"] == 6          # 688 + 6 x 2 = 700 is not above the cap, so proof 6: 4 + ceil(12/6)
+    flat = write_jsonl(tmp_path / "f.jsonl", samples({1: 670 * MiB, 2: 679 * MiB, 3: 679 * MiB, 4: 679 * MiB}))
+    assert predict(flat, 700 * MiB, 40)["predicted"] == "survives"
+
+
+def test_outcome_of_a_run_that_hung_after_a_worker_died(tmp_path):
+    run = write_jsonl(tmp_path / "run.jsonl", samples({1: 700 * MiB, 2: 790 * MiB}))
+    end = write_jsonl(tmp_path / "end.jsonl", [
+        {"event": "memory_cap", "applied": True},
+        {"event": "crash", "how": "worker_error", "message": "RuntimeError: unreachable", "wasm_memory_bytes": 800 * MiB},
+        {"event": "crash", "how": "no_answer", "message": "no progress for 900 s"}])
+    o = outcome(run, end, -14)
+    assert (o["how"], o["crash_proof"], o["consequences"], o["cap_applied"]) == ("worker_error", 3, ["no_answer"], True)
+    assert o["summary"].startswith("ended in proof 3 (worker_error: RuntimeError: unreachable")
+
+
+def test_outcome_before_compile_and_of_a_survivor(tmp_path):
+    run = write_jsonl(tmp_path / "run.jsonl", samples({}, compiled=False))
+    end = write_jsonl(tmp_path / "end.jsonl", [{"event": "crash", "how": "no_answer", "message": "no progress"}])
+    o = outcome(run, end, -14)
+    assert o["crash_proof"] is None and o["summary"].startswith("ended before compile finished")
+    ok = write_jsonl(tmp_path / "ok.jsonl", samples({1: 1, 2: 2}) + [{"event": "end", "ok": True}])
+    assert outcome(ok, tmp_path / "none.jsonl", 0)["how"] == "survived"
+
+
+def test_growth_verdict_and_markdown(tmp_path):
+    flat = write_jsonl(tmp_path / "flat.jsonl", samples({k: 679 * MiB for k in range(1, 31)}))
+    grows = write_jsonl(tmp_path / "grows.jsonl", samples({k: 670 * MiB + k * 4 * MiB for k in range(1, 31)}))
+    assert growth(flat)["verdict"] == "levels off"
+    assert growth(grows)["verdict"] == "keeps growing" and growth(grows)["slope_bytes_per_proof"] == 4 * MiB
+    cell = {"cell": "2.15.0/recursive/w1", "run": str(grows),
+            "prediction": {"cap_bytes": 800 * MiB, "max_proofs": 40, "predicted_crash_proof": 22,
+                           "predicted": "crash in proof 22", "steady_slope_bytes_per_proof": 6 * MiB,
+                           "proofs_in_baseline": 4},
+            "outcome": {"crash_proof": 23, "how": "worker_error", "message": "RuntimeError: unreachable",
+                        "proofs_done": 22, "cap_applied": True}}
+    text = "\n".join(markdown(horizon([cell])))
+    row = next(line for line in text.splitlines() if "`2.15.0/recursive/w1`" in line)
+    assert "800" in row and "crash in proof 22" in row and "proof 23" in row and "keeps growing" in row
