@@ -80,3 +80,11 @@ def test_fragmentation_rows_and_the_reuse_sentence_come_from_the_walks():
     text = reuse_verdict(frag, attribute(r.snapshots, r.grows))
     assert "3.00 MiB in 5 free chunks after proof 1" in text
     assert "1 memory.grow call(s) happened; in 1 of them the request was larger than every free chunk" in text
+
+
+def test_rust_names_are_shortened_for_tables():
+    from analysis.analyze.growth import short_rust_name
+    long = ("<ark_poly[8edb1ce71e3d18d3]::evaluations::univariate::Evaluations<ark_ff[a13e8b7b950a1af0]::fields::Fp<"
+            "X, 4usize>, D<Y>> as o1_utils[d49a027373058762]::evaluations::ExtendedEvaluations<Z>>::shift")
+    assert short_rust_name(long) == "<univariate::Evaluations as evaluations::ExtendedEvaluations>::shift"
+    assert short_rust_name(None) is None

@@ -9,6 +9,7 @@ growth whose grows have such a site. Inputs are parse results in their JSON form
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 UNKNOWN = "(no site)"
@@ -16,8 +17,28 @@ UNKNOWN = "(no site)"
 
 def site_of(grow: dict) -> str:
     """'export > rust_fn' (either part may be missing); UNKNOWN when neither is known."""
-    parts = [p for p in (grow.get("export"), grow.get("rust_fn")) if p]
+    parts = [p for p in (grow.get("export"), short_rust_name(grow.get("rust_fn"))) if p]
     return " > ".join(parts) if parts else UNKNOWN
+
+
+_HASH = re.compile(r"\[[0-9a-f]{8,}\]")
+_GENERIC_ARGS = re.compile(r"(\w)<[^<>]*>")
+_PATH = re.compile(r"(?:\w+::)+(\w+::\w+)")
+
+
+def short_rust_name(name: str | None) -> str | None:
+    """A demangled Rust name readable in a table: crate hashes and generic arguments dropped, paths cut to their
+    last two parts (`<ark_poly[..]::..::Evaluations<Fp<..>, ..> as o1_utils[..]::..::ExtendedEvaluations<..>>::shift`
+    becomes `<univariate::Evaluations as evaluations::ExtendedEvaluations>::shift`)."""
+    if not name:
+        return name
+    name = _HASH.sub("", name)
+    while True:
+        shorter = _GENERIC_ARGS.sub(r"\1", name)
+        if shorter == name:
+            break
+        name = shorter
+    return _PATH.sub(r"\1", name)
 
 
 def _boundaries(snapshots: list[dict]) -> list[tuple[int, dict]]:
