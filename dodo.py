@@ -206,7 +206,8 @@ G.add(Step("crash_report", [(crash_report.write, [CRASH_FILES, CRASH_HORIZON])],
 WLH_RUN_CODE = files("bench/wlh-loop.mjs", "bench/lib/*.mjs", "bench/wlh/*.mjs", "analysis/wlh/*.py",
                      "analysis/wlh/commands/run.py", "analysis/wlh/commands/report.py")
 CANDIDATE_CODE = {"pack": [r(candidate_paths.GENERATOR), r(candidate_paths.TEMPLATE)],
-                  "run": sorted({*WLH_RUN_CODE, *INSTRUMENTER, *PARSER}),  # run = wlh run + wlh report
+                  "run": sorted({*WLH_RUN_CODE, *INSTRUMENTER}),
+                  "report": [*PARSER, *files("analysis/wlh/*.py", "analysis/wlh/commands/report.py")],
                   "compare": [*PARSER, *files("analysis/wlh/comparison.py", "analysis/wlh/summary.py",
                                                "analysis/wlh/commands/compare.py")]}
 for step in candidate_tasks.steps_for(CFG, ROOT, code=CANDIDATE_CODE, node_lock=NODE_LOCK):

@@ -72,6 +72,9 @@ def pack(cfg: Config) -> None:
 
 def run(cfg: Config, build: str, scenario: str) -> None:
     _call(run_command(cfg, build, scenario), f"candidate {build}/{scenario}: wlh run")
+
+
+def report(cfg: Config, build: str, scenario: str) -> None:
     _call(report_command(cfg, build, scenario), f"candidate {build}/{scenario}: wlh report")
 
 

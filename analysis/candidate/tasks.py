@@ -10,9 +10,10 @@ from analysis.common.config import Config
 from analysis.common.paths import rel_path
 from analysis.pipeline.graph import Step, relative_command
 
-# Written by `wlh run` / `wlh report` into a run directory: committed, or kept here only (large).
-COMMITTED = ("run.json", "samples.jsonl", "report.json", "report.md")
-LOCAL = ("trace.log", "parse.json", "report.png")
+# Written into a run directory by `wlh run` (the proving, minutes) and by `wlh report` (a parse, seconds): kept
+# apart so that a change of the parser or report code reruns only the report. Committed, or kept here only.
+RUN_COMMITTED, RUN_LOCAL = ("run.json", "samples.jsonl"), ("trace.log",)
+REPORT_COMMITTED, REPORT_LOCAL = ("report.json", "report.md"), ("parse.json", "report.png")
 
 
 def run_files(cfg: Config, build: str, scenario: str, names: tuple[str, ...]) -> list[Path]:
@@ -34,12 +35,18 @@ def steps_for(cfg: Config, root: Path, *, code: dict[str, list[str]], node_lock:
         for build in paths.BUILDS:
             what = f"o1js {cfg['o1js_version']}" if build == "release" else f"the {paths.NAME} tarball"
             yield Step(f"candidate:run-{build}-{scenario}", [(steps.run, [cfg, build, scenario])],
-                       doc=f"wlh run of bench/wlh-loop.mjs ({scenario}, {c['proofs']} proofs) on {what}, then wlh report",
+                       doc=f"wlh run of bench/wlh-loop.mjs ({scenario}, {c['proofs']} proofs) on {what}",
                        inputs=[node_lock if build == "release" else tarball, *code["run"]],
-                       params={"command": cmd(steps.run_command(cfg, build, scenario)),
-                               "report": cmd(steps.report_command(cfg, build, scenario))},
-                       outputs=[r(p) for p in run_files(cfg, build, scenario, COMMITTED)],
-                       intermediates=[r(p) for p in run_files(cfg, build, scenario, LOCAL)], after=["node_deps"])
+                       params={"command": cmd(steps.run_command(cfg, build, scenario))},
+                       outputs=[r(p) for p in run_files(cfg, build, scenario, RUN_COMMITTED)],
+                       intermediates=[r(p) for p in run_files(cfg, build, scenario, RUN_LOCAL)], after=["node_deps"])
+            yield Step(f"candidate:report-{build}-{scenario}", [(steps.report, [cfg, build, scenario])],
+                       doc=f"wlh report of the {scenario} run on {what}",
+                       inputs=[r(p) for p in run_files(cfg, build, scenario, ("run.json", "samples.jsonl", "trace.log"))]
+                       + code["report"],
+                       params={"command": cmd(steps.report_command(cfg, build, scenario))},
+                       outputs=[r(p) for p in run_files(cfg, build, scenario, REPORT_COMMITTED)],
+                       intermediates=[r(p) for p in run_files(cfg, build, scenario, REPORT_LOCAL)])
         yield Step(f"candidate:compare-{scenario}", [(steps.compare, [cfg, scenario])],
                    doc=f"wlh compare, {scenario}: o1js {cfg['o1js_version']} vs the {paths.NAME} candidate",
                    inputs=[*(r(p) for b in paths.BUILDS for p in run_files(cfg, b, scenario, ("run.json", "trace.log",

@@ -3,9 +3,11 @@
 status  every step, up to date or stale with the reasons (the lock against the working tree).
 where   a one-line state and the reports' paths (printed at the end of `./run pipeline`).
 adopt   record steps in the lock as made from the current inputs WITHOUT running them (like `dvc commit`),
-        for results made before the lock existed. Refused unless it can be checked: every input and output
-        is committed and unmodified, no input was changed by a commit later than the one that last wrote the
-        outputs, and a benchmark output's own start record names the same run as the step's command.
+        for results made before the lock existed or before a step was redeclared. Refused unless it can be
+        checked: every input and output is committed and unmodified, no input was changed by a commit later
+        than the one that last wrote the outputs, the step's uncommitted intermediates are here and not older
+        than its inputs' last change, and a benchmark output's own start record names the same run as the
+        step's command.
 """
 from __future__ import annotations
 
@@ -72,14 +74,22 @@ def adopt(graph, name: str, dry_run: bool) -> str:
     step = graph.steps.get(name)
     if step is None:
         raise AdoptError(f"no step named {name} (see `python -m analysis.pipeline status`)")
-    if step.intermediates:
-        raise AdoptError(f"{name} makes uncommitted files ({', '.join(step.intermediates)}): run it instead")
     made = {o: _last_commit(o) for o in step.outputs}
+    newest_input = 0
     for f in step.inputs:
+        if f in step.intermediates or graph.producer.get(f) and f in graph.steps[graph.producer[f]].intermediates:
+            raise AdoptError(f"{name} reads an uncommitted file ({f}): run it instead")
         c = _last_commit(f)
+        newest_input = max(newest_input, int(_git("log", "-1", "--format=%ct", c)))
         for o, oc in made.items():
             if not _is_ancestor(c, oc):
                 raise AdoptError(f"{f} changed in {c[:10]}, after {o} was made ({oc[:10]}): run {name} instead")
+    for f in step.intermediates:  # uncommitted: made here, and not before the inputs last changed
+        p = ROOT / f
+        if not p.exists():
+            raise AdoptError(f"{f} (uncommitted) is not here: run {name} instead")
+        if p.stat().st_mtime < newest_input:
+            raise AdoptError(f"{f} is older than the last change of its inputs: run {name} instead")
     check_start_record(step)
     if not dry_run:
         graph.adopt(name)
