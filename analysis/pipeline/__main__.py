@@ -70,6 +70,15 @@ def check_start_record(step) -> None:
         raise AdoptError(f"{out}: its start record differs from the step's command in {', '.join(diff)}")
 
 
+def run_seconds(step) -> float | None:
+    """How long the run took, from the benchmark's own record (its lines carry seconds since start)."""
+    out = _option(step.params.get("command") or [], "--out")
+    if not out or not (ROOT / out).exists():
+        return None
+    lines = (ROOT / out).read_text().strip().splitlines()
+    return json.loads(lines[-1]).get("t") if lines else None
+
+
 def adopt(graph, name: str, dry_run: bool) -> str:
     step = graph.steps.get(name)
     if step is None:
@@ -92,7 +101,7 @@ def adopt(graph, name: str, dry_run: bool) -> str:
             raise AdoptError(f"{f} is older than the last change of its inputs: run {name} instead")
     check_start_record(step)
     if not dry_run:
-        graph.adopt(name)
+        graph.adopt(name, seconds=run_seconds(step))
     return f"{'would adopt' if dry_run else 'adopted'} {name}: outputs from commit(s) " + \
         ", ".join(sorted({c[:10] for c in made.values()}))
 
