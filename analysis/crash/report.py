@@ -89,7 +89,8 @@ def markdown(h: dict | None) -> list[str]:
         measured = (f"proof {c['measured_crash_proof']}" if c["measured_crash_proof"] is not None
                     else f"survived {c['proofs_done']} proofs")
         slope = (f"{mib(g['slope_bytes_per_proof'], 3)} ± {mib(g['slope_stderr'] or 0, 3)} (proofs "
-                 f"{g['second_half_from_proof']}..{g['proofs']}): {g['verdict']}" if g.get("verdict") else "too few proofs")
+                 f"{g['second_half_from_proof']}..{g['proofs']}): {g['verdict']}; last grew in proof "
+                 f"{g['last_growth_proof']}" if g.get("verdict") else "too few proofs")
         rows.append([f"`{c['cell']}`", mib(c["cap_bytes"], 0), c["predicted"] + f" (slope {mib(c['steady_slope_bytes_per_proof'], 2)} "
                      f"MiB/proof over {c['baseline_proofs']} baseline proofs)", measured,
                      c["how"] + (f": `{c['message'][:120]}`" if c.get("message") else ""), slope])
