@@ -1,7 +1,9 @@
-"""python -m analysis.pipeline status | where | adopt STEP... [--dry-run]
+"""python -m analysis.pipeline status | where | forget STEP... | adopt STEP... [--dry-run]
 
 status  every step, up to date or stale with the reasons (the lock against the working tree).
 where   a one-line state and the reports' paths (printed at the end of `./run pipeline`).
+forget  drop steps from the lock: the next `doit run` reruns them, and only them (doit's --always-execute
+        would rerun everything they depend on too).
 adopt   record steps in the lock as made from the current inputs WITHOUT running them (like `dvc commit`),
         for results made before the lock existed or before a step was redeclared. Refused unless it can be
         checked: every input and output is committed and unmodified, no input was changed by a commit later
@@ -19,6 +21,7 @@ import sys
 from pathlib import Path
 
 from analysis.common.paths import ROOT
+from analysis.pipeline import lock as lockfile
 
 
 class AdoptError(Exception):
@@ -111,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("status", help="every step: up to date, or stale and why")
     sub.add_parser("where", help="how many steps are up to date, and where the reports are")
+    f = sub.add_parser("forget", help="drop steps from the lock, so the next doit run reruns them (not their inputs)")
+    f.add_argument("steps", nargs="+")
     a = sub.add_parser("adopt", help="record committed results as made from the current inputs (checked)")
     a.add_argument("steps", nargs="+")
     a.add_argument("--dry-run", action="store_true")
@@ -131,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pipeline: {len(status) - len(stale)} of {len(status)} steps up to date"
               + (f"; stale: {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}" if stale else ""))
         print("reports: " + ", ".join(reports))
+        return 0
+    if args.cmd == "forget":
+        for name in args.steps:
+            if name not in graph.steps:
+                print(f"pipeline: no step named {name}", file=sys.stderr)
+                return 2
+            lockfile.update(graph.lock_path, name, None)
+        print(f"forgot {len(args.steps)} step(s): the next `doit run` reruns them")
         return 0
     failed = 0
     for name in args.steps:
