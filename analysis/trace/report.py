@@ -18,7 +18,7 @@ def format_section() -> list[str]:
     for name, d in schema["$defs"].items():
         if d.get("type") != "object" or "properties" not in d:
             continue
-        ev = d["properties"]["ev"].get("const")
+        ev = d["properties"].get("ev", {}).get("const")  # None: an object nested in events (heap_walk)
         rows = []
         for field, spec in d["properties"].items():
             if field == "ev":
@@ -36,7 +36,8 @@ def format_section() -> list[str]:
                 desc = spec.get("description", "")
             rows.append([f"**{field}**" if field in d.get("required", []) else field, typ, desc])
         more = " Other fields are allowed." if d.get("additionalProperties", True) is not False else ""
-        md += [f"### `{ev}`", "", d.get("description", "") + more, ""]
+        md += [f"### `{ev}`" if ev else f"### `{name}` (an object inside the events above)", "",
+               d.get("description", "") + more, ""]
         if rows:
             md += [tabulate(rows, headers=["field", "type", "meaning"], tablefmt="github"), ""]
     md += ["Example lines:", "", "```",
