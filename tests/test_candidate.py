@@ -191,17 +191,21 @@ def test_no_compares_no_section(tmp_path):
 
 def test_steps_chain_pack_runs_compare(tmp_path):
     cfg = config_mod.load(env={})
-    steps = list(tasks.steps_for(cfg, ROOT, code={"pack": [], "run": [], "compare": []}, node_lock="bench/package-lock.json"))
+    steps = list(tasks.steps_for(cfg, ROOT, code={"pack": [], "run": [], "report": [], "compare": []},
+                                 node_lock="bench/package-lock.json"))
     names = [s.name for s in steps]
     for scenario in cfg["candidate"]["scenarios"]:
         assert {f"candidate:run-release-{scenario}", f"candidate:run-candidate-{scenario}",
-                f"candidate:compare-{scenario}"} <= set(names)
+                f"candidate:report-release-{scenario}", f"candidate:compare-{scenario}"} <= set(names)
     g = Graph(ROOT, tmp_path / "lock.json")
     for s in steps:
         g.add(s)
     s = cfg["candidate"]["scenarios"][0]
     assert g.upstream(f"candidate:run-candidate-{s}") == ["candidate:pack"]  # the tarball is pack's intermediate
-    assert g.upstream(f"candidate:compare-{s}") == [f"candidate:run-candidate-{s}", f"candidate:run-release-{s}"]
+    # compare reads the runs (run.json, trace.log) and their reports (report.json)
+    assert g.upstream(f"candidate:compare-{s}") == [f"candidate:report-candidate-{s}", f"candidate:report-release-{s}",
+                                                    f"candidate:run-candidate-{s}", f"candidate:run-release-{s}"]
+    assert g.upstream(f"candidate:report-release-{s}") == [f"candidate:run-release-{s}"]
     run = next(x for x in steps if x.name == f"candidate:run-candidate-{s}")
     assert "--proofs" in run.params["command"] and str(ROOT) not in json.dumps(run.params)
     assert paths.run_dir(cfg, "candidate", s).name == f"candidate-{s}"

@@ -76,12 +76,21 @@ def summarize(cell: Cell, result, baseline: Path, instrument_report: Path, mitig
     return out
 
 
+def _without_machine_paths(report: dict) -> dict:
+    """The preload records the glue as o1js required it: for an ES-module import that is an absolute path of this
+    machine. Keep it from the package root on (`dist/...`), so no machine's path reaches a committed file."""
+    glue = report.get("glue")
+    if isinstance(glue, str) and glue.startswith("/") and "/o1js/" in glue:
+        report = {**report, "glue": glue.rsplit("/o1js/", 1)[1]}
+    return report
+
+
 def summarize_cell(cfg: Config, cell: Cell) -> None:
     """Parse the cell's trace log and write its summary (cell.json)."""
     log = trace_log_path(cfg, cell)
     print(f"matrix {cell.name}: parsing {log.relative_to(ROOT) if log.is_relative_to(ROOT) else log.name}", flush=True)
     result = parse_file(log)
-    reports = {run: json.loads(p.read_text()) for run in ("baseline", "trace")
+    reports = {run: _without_machine_paths(json.loads(p.read_text())) for run in ("baseline", "trace")
                if (p := mitigation_report_path(cfg, cell, run)).exists()} if cell.mitigation else {}
     out = summarize(cell, result, baseline_path(cfg, cell), instrument_report(cfg, cell.version), reports,
                     targets=cfg["mitigations"][cell.mitigation]["targets"] if cell.mitigation else None)

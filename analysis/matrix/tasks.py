@@ -43,7 +43,8 @@ def steps_for(cfg, cells: list[Cell], steps, *, code: dict[str, list[str]], root
         mitigation = [r(steps.mitigation_file(cfg, c)), r(steps.PRELOAD)] if c.mitigation else []
         targets = {"mitigation_targets": cfg["mitigations"][c.mitigation]["targets"] if c.mitigation else None}
 
-        def report(run, c=c):  # what the mitigation did in that run, written by the preload
+        def report(run, c=c):  # what the mitigation did in that run, written by the preload (kept local: it
+            # names the glue by this machine's path; the cell summary keeps it without)
             return [r(steps.mitigation_report_path(cfg, c, run))] if c.mitigation else []
 
         def run_params(traced, c=c):
@@ -51,13 +52,13 @@ def steps_for(cfg, cells: list[Cell], steps, *, code: dict[str, list[str]], root
             return {"command": cmd(command), "env": {k: cmd([v])[0] for k, v in sorted(env.items())}}
         yield Step(f"matrix:baseline-{c.id}", [(steps.baseline, [cfg, c])], doc=f"{c.name}: benchmark, untraced",
                    inputs=[r(steps.lockfile(cfg, c.version)), *mitigation, *code["run"]], params=run_params(False),
-                   outputs=[r(steps.baseline_path(cfg, c)), *report("baseline")], requires=marker(c.version),
+                   outputs=[r(steps.baseline_path(cfg, c))], intermediates=report("baseline"), requires=marker(c.version),
                    after=install)
         yield Step(f"matrix:trace-{c.id}", [(steps.trace, [cfg, c])], doc=f"{c.name}: benchmark on the instrumented copy",
                    inputs=[r(steps.instrument_report(cfg, c.version)), *mitigation, *code["run"]],
                    requires=[r(steps.traced_o1js(cfg, c.version) / "package.json")], params=run_params(True),
-                   outputs=[r(steps.trace_bench_path(cfg, c)), *report("trace")],
-                   intermediates=[r(steps.trace_log_path(cfg, c))])
+                   outputs=[r(steps.trace_bench_path(cfg, c))],
+                   intermediates=[r(steps.trace_log_path(cfg, c)), *report("trace")])
         yield Step(f"matrix:parse-{c.id}", [(steps.summarize_cell, [cfg, c])],
                    doc=f"{c.name}: parse the trace, reduce to the cell summary",
                    inputs=[r(steps.trace_log_path(cfg, c)), r(steps.baseline_path(cfg, c)),

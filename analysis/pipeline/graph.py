@@ -101,7 +101,7 @@ class Graph:
         h = self.hashes.file_hash(rel)
         if h is None and rel in self.producer:  # an absent intermediate: as its producer recorded it
             rec = lock.get(self.producer[rel]) or {}
-            h = (rec.get("intermediates") or {}).get(rel)
+            h = (rec.get("intermediates") or {}).get(rel) or (rec.get("outputs") or {}).get(rel)
         return h
 
     def own_reasons(self, name: str, lock: dict) -> list[str]:
