@@ -47,6 +47,7 @@ class Graph:
         self.producer: dict[str, str] = {}
         self.consumers: dict[str, list[str]] = {}
         self._started: dict[str, float] = {}
+        self._inputs_at_start: dict[str, dict] = {}
 
     # ---------------------------------------------------------------- declaring
     def add(self, step: Step) -> Step:
@@ -160,7 +161,10 @@ class Graph:
 
     # ---------------------------------------------------------------- recording
     def _start(self, name: str) -> None:
+        # The inputs are hashed before the step runs: a file edited while it runs (code, in a long session) must
+        # leave the step stale, not be recorded as what it ran with.
         self._started[name] = time.monotonic()
+        self._inputs_at_start[name] = {f: self.hashes.file_hash(f) for f in self.steps[name].inputs}
 
     def record(self, name: str) -> None:
         """Last action of every step: write what it ran with and what it made into the lock."""
@@ -170,7 +174,7 @@ class Graph:
             raise RuntimeError(f"{name}: ran, but these files are not there: {', '.join(missing)}")
         entry = {
             "params": step.params,
-            "inputs": {f: self.hashes.file_hash(f) for f in step.inputs},
+            "inputs": self._inputs_at_start.pop(name, None) or {f: self.hashes.file_hash(f) for f in step.inputs},
             "outputs": {f: self.hashes.file_hash(f) for f in step.outputs},
             "intermediates": {f: self.hashes.file_hash(f) for f in step.intermediates},
             "seconds": round(time.monotonic() - self._started.get(name, time.monotonic()), 1),
