@@ -27,6 +27,8 @@ from analysis.matrix import steps as matrix_steps
 from analysis.matrix import tasks as matrix_tasks
 from analysis.pipeline.errors import load_config_or_exit
 from analysis.pipeline.graph import Graph, Step, relative_command
+from analysis.source_patch import compare as routes_compare
+from analysis.source_patch import runs as source_runs
 from analysis.step0 import steps as step0_steps
 from analysis.summary.report import write_from_files as write_summary
 from analysis.trace import report as step2_report
@@ -160,7 +162,8 @@ if SOURCE_CHECKOUT is not None:
     G.add(Step("source_patch", [(generate_patch, [STEP1 / "inventory.json", SOURCE_CHECKOUT, SOURCE_SUMMARY.parent],
                                  {"expected_commit": INV["expected_commit"]})],
                doc="Step 2 source route: generate the Rust patch for the configured bindings checkout",
-               inputs=[r(STEP1 / "inventory.json"), *files("analysis/source_patch/*.py", "rust-bindings-patch/templates/*",
+               inputs=[r(STEP1 / "inventory.json"), *files("analysis/source_patch/__init__.py", "analysis/source_patch/generator.py",
+                                                          "analysis/source_patch/rust_syntax.py", "rust-bindings-patch/templates/*",
                                                           "rust-bindings-patch/wlh-trace-core/Cargo.toml",
                                                           "rust-bindings-patch/wlh-trace-core/src/*.rs")],
                params={"source_route": {k: v for k, v in CFG["source_route"].items() if k != "checkout"}},
@@ -178,13 +181,25 @@ G.add(Step("matrix_report", [(matrix_report.write_comparison, [CELL_FILES, MATRI
            inputs=[*CELL_FILES, *files("analysis/matrix/report.py")], outputs=[r(MATRIX_COMPARISON)]))
 OLDER = [r(matrix_steps.summary_path(CFG, c)) for c in MATRIX_CELLS
          if c.version != CFG["o1js_version"] and c.scenario == "trivial" and not c.mitigation]
+# The source route's parsed runs are made by hand on a machine with the upstream toolchain
+# (python -m analysis.source_patch.runs) and committed; the pipeline only compares them.
+SOURCE_RESULTS = {s: source_runs.result_path(CFG, s) for s in T["scenarios"] if source_runs.result_path(CFG, s).exists()}
+ROUTES = source_runs.out_dir(CFG) / "compare.json"
+if SOURCE_RESULTS:
+    G.add(Step("source_compare", [(routes_compare.write_compare, [RESULTS, SOURCE_RESULTS, ROUTES,
+                                                                  source_runs.build_record_path(CFG)])],
+               doc="Step 2: the source route's recorded runs beside the binary route's, per type -> compare.json",
+               inputs=[*map(r, SOURCE_RESULTS.values()), *map(r, RESULTS.values()),
+                       *([r(source_runs.build_record_path(CFG))] if source_runs.build_record_path(CFG).exists() else []),
+                       *files("analysis/source_patch/compare.py")],
+               outputs=[r(ROUTES)]))
 G.add(Step("step2_report",
            [(step2_report.write_from_files, [step2_steps.instrument_report(CFG), RESULTS, OVERHEAD, SOURCE_SUMMARY,
-                                             OLDER, REPORTS / "STEP_2.md"])],
+                                             OLDER, REPORTS / "STEP_2.md", ROUTES if SOURCE_RESULTS else None])],
            doc="Step 2 report: STEP_2.md with the log format, hook points, events per type, overhead, older releases",
            inputs=[INSTRUMENT_REPORT, r(OVERHEAD), *map(r, RESULTS.values()), *OLDER,
-                   *([r(SOURCE_SUMMARY)] if SOURCE_SUMMARY.exists() else []),
-                   *files("analysis/trace/report.py", "schemas/trace-event.schema.json")],
+                   *([r(SOURCE_SUMMARY)] if SOURCE_SUMMARY.exists() else []), *([r(ROUTES)] if SOURCE_RESULTS else []),
+                   *files("analysis/trace/report.py", "analysis/source_patch/compare.py", "schemas/trace-event.schema.json")],
            outputs=[r(REPORTS / "STEP_2.md")]))
 
 # ---------------------------------------------------------------- Crash horizon
@@ -219,10 +234,11 @@ CANDIDATE_PACK = candidate_paths.pack_record(CFG)
 G.add(Step("summary",
            [(write_summary, [RESULTS, step3_steps.figures_path(CFG), STEP0["summary"], OVERHEAD,
                              REPORTS / "SUMMARY.md", MATRIX_COMPARISON, CRASH_HORIZON, CANDIDATE_COMPARES,
-                             CANDIDATE_PACK])],
+                             CANDIDATE_PACK, ROUTES if SOURCE_RESULTS else None])],
            doc="Step 4: SUMMARY.md — biggest leakers, perfectly dropped types, how far to trust the data",
            inputs=[*map(r, RESULTS.values()), r(step3_steps.figures_path(CFG)), r(MATRIX_COMPARISON), r(STEP0["summary"]),
                    r(OVERHEAD), r(CRASH_HORIZON), *map(r, CANDIDATE_COMPARES.values()), r(CANDIDATE_PACK),
+                   *([r(ROUTES)] if SOURCE_RESULTS else []), *files("analysis/source_patch/compare.py"),
                    *files("analysis/summary/*.py", "analysis/matrix/report.py", "analysis/crash/report.py",
                           "analysis/candidate/report.py")],
            outputs=[r(REPORTS / "SUMMARY.md")]))

@@ -305,6 +305,39 @@ def test_summary_is_committable_and_counts_add_up(paste_checkout, tmp_path):
     assert (out / ".gitignore").read_text().count("*.patch") == 1
 
 
+def test_every_crate_that_calls_the_core_depends_on_it(paste_checkout, tmp_path):
+    # the first wasm32 build of the generated patch failed in crates/arkworks: its exports got an export
+    # context, but only kimchi-wasm depended on the core crate
+    write(paste_checkout, {
+        "crates/arkworks/Cargo.toml": """
+            [package]
+            name = "arkworks"
+            version = "0.1.0"
+
+            [dependencies]
+            wasm-bindgen = "0.2"
+            """,
+        "crates/arkworks/src/lib.rs": """
+            use wasm_bindgen::prelude::*;
+            #[wasm_bindgen]
+            pub fn caml_bigint_256_num_limbs() -> i32 {
+                4
+            }
+            """,
+        "crates/wasm-types/Cargo.toml": "[package]\nname = \"wasm-types\"\nversion = \"0.1.0\"\n",
+        "crates/wasm-types/src/lib.rs": "pub fn untouched() {}\n",
+    })
+    out = tmp_path / "out"
+    gen.generate_patch(None, paste_checkout, out, upstream_rules=False)
+    patch = (out / "bindings.patch").read_text()
+    assert 'enter_export("caml_bigint_256_num_limbs")' in patch
+    touched = [line[6:] for line in patch.splitlines() if line.startswith("+++ b/") and line.endswith("Cargo.toml")]
+    assert touched == ["crates/arkworks/Cargo.toml", "kimchi-wasm/Cargo.toml", "wlh-trace-core/Cargo.toml"]
+    assert 'wlh-trace-core = { path = "../../wlh-trace-core"' in patch
+    if GIT is not None:
+        apply(out / "bindings.patch", paste_checkout)
+
+
 def test_already_patched_checkout_is_refused(paste_checkout, tmp_path):
     if GIT is None:
         pytest.skip("git not installed")
@@ -870,6 +903,9 @@ def test_postprocess_glue_edits_apply_once_and_fail_loudly():
     assert out.rstrip().endswith("require('./wlh-trace-sink.cjs').attach(module.exports); // wasm-leak-hunt: SNAPSHOT hook")
     with pytest.raises(sp_build.BuildError, match="already post-processed"):
         sp_build.postprocess_glue(out)
+    # wasm-bindgen copies the snapshot export's doc comment, which names the sink file, into the glue
+    doc = "/**\n * calls it at each iteration boundary (which `wlh-trace-sink.cjs` sets).\n */\n"
+    assert sp_build.postprocess_glue(doc + FAKE_GLUE).count("require('./wlh-trace-sink.cjs')") == 2
     with pytest.raises(sp_build.BuildError, match="unknown glue layout"):
         sp_build.postprocess_glue(FAKE_GLUE.replace("imports.wbg = { memory:", "imports.wbg = { mem:"))
     with pytest.raises(sp_build.BuildError, match="found 0 times"):

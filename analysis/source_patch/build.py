@@ -160,7 +160,9 @@ def postprocess_glue(text: str) -> str:
     """The wasm-bindgen Node glue as o1js needs it (shared memory from workerData in workers,
     explicit thread stack size) with the trace sink required first and its SNAPSHOT hook attached
     last. Raises BuildError naming the edit that does not match exactly once."""
-    if SINK_JS in text or "workerData.memory" in text or "__wlhData" in text:
+    # the require line, not the file name: our export's doc comment names the file and wasm-bindgen copies
+    # it into the glue as JSDoc (the first real glue was refused for that)
+    if f"require('./{SINK_JS}')" in text or "workerData.memory" in text or "__wlhData" in text:
         raise BuildError("glue post-processing: the glue is already post-processed (o1js's or ours); "
                          "give the glue wasm-bindgen wrote")
     hits = [(rx, fn) for rx, fn in MEMORY_EDITS if len(rx.findall(text)) == 1]

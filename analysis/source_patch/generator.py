@@ -1288,10 +1288,13 @@ def generate_patch(inventory_json, checkout, out_dir, *, include_internal: bool 
     if lib_rel not in new_texts:
         before = src.files[lib_rel].decode()
         new_texts[lib_rel] = (before, before.rstrip("\n") + "\n" + lib_add)
-    cargo_rel = f"{TARGET_CRATE}/Cargo.toml"
-    cargo_before = (checkout / cargo_rel).read_text()
-    depth = len(Path(TARGET_CRATE).parts)
-    new_texts[cargo_rel] = (cargo_before, _cargo_edit(cargo_before, "../" * depth + CORE_DEST))
+    # every crate whose code now calls the core depends on it (export contexts reach the helper crates too;
+    # the first wasm32 build of this patch failed on crates/arkworks without it)
+    for crate in sorted({TARGET_CRATE} | {_crate_of(rel) for rel in new_texts} - {""}):
+        cargo_rel = f"{crate}/Cargo.toml"
+        cargo_before = (checkout / cargo_rel).read_text()
+        depth = len(Path(crate).parts)
+        new_texts[cargo_rel] = (cargo_before, _cargo_edit(cargo_before, "../" * depth + CORE_DEST))
     module = _tpl("wlh_trace.rs") + ("\n" + _tpl("wlh_trace_upstream.rs") if upstream_rules else "")
     new_texts[f"{TARGET_CRATE}/src/wlh_trace.rs"] = (None, module)
     for rel, content in core_files().items():

@@ -80,14 +80,17 @@ def traced_o1js(cfg: Config) -> Path:
     return (source_build_dir(cfg) if cfg["route"] == "source" else traced_dir(cfg)) / "o1js"
 
 
-def trace_command(cfg: Config, scenario: str) -> tuple[list[str], dict]:
-    """The traced benchmark's command line and the tracer's environment."""
+def trace_command(cfg: Config, scenario: str, *, o1js_dir: Path | None = None, out: Path | None = None,
+                  log: Path | None = None, route: str | None = None) -> tuple[list[str], dict]:
+    """The traced benchmark's command line and the tracer's environment (by default the configured
+    route's copy and the Step 2 paths; the source-route comparison passes its own)."""
     b, t = cfg["bench"], cfg["trace"]
-    cmd = node_command(scenario=scenario, iterations=t["iterations"], out=bench_path(cfg, scenario),
+    cmd = node_command(scenario=scenario, iterations=t["iterations"], out=out or bench_path(cfg, scenario),
                        label=f"{scenario} traced", meta={"overrides": cfg.overrides, "trace": t, "bench": b,
-                                                        "route": cfg["route"]}, o1js_dir=traced_o1js(cfg),
-                       **bench_args(cfg))
-    env = {"WLH_TRACE_LOG": str(log_path(cfg, scenario)), "WLH_CREATION_SITES": "1" if t["creation_sites"] else "0"}
+                                                        "route": route or cfg["route"]},
+                       o1js_dir=o1js_dir or traced_o1js(cfg), **bench_args(cfg))
+    env = {"WLH_TRACE_LOG": str(log or log_path(cfg, scenario)),
+           "WLH_CREATION_SITES": "1" if t["creation_sites"] else "0"}
     return cmd, env
 
 
