@@ -138,3 +138,10 @@ def test_reports_claim_a_source_run_only_when_one_is_recorded():
     lines = "\n".join(source_route_lines(c))
     assert "`trivial`: 1 types logged by both routes, never-dropped counts equal for 1" in lines
     assert "the largest group of never-dropped objects, `A` made in `(no site)`: 1 (binary route), 1 (source route)" in lines
+
+
+def test_runs_command_line_errors_are_one_line(tmp_path, capsys):
+    assert runs.main(["--o1js", str(tmp_path / "none")]) == 2
+    assert runs.main(["--o1js", str(tmp_path), "--scenario", "nosuch"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].endswith("none: no such file or folder") and "unknown scenario 'nosuch'" in err[1]

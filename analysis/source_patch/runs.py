@@ -76,6 +76,8 @@ def run_scenarios(cfg: Config, o1js: Path, scenarios: list[str], work: Path, pat
         except BenchmarkFailed as e:        # what was logged before it died is still parsed
             failed = str(e)
             print(f"runs: {sc}: the run failed ({e}); parsing what it logged", file=sys.stderr, flush=True)
+        if not log.exists():
+            raise SystemExit(f"runs: error: {sc}: the run wrote no trace log ({failed or 'no reason given'})")
         res = parse_log(log, result_path(cfg, sc), log.name)
         rec["scenarios"][sc] = {"failed": failed, "checks_ok": res.ok, "lines": res.lines_total}
         print(f"runs: {sc}: {res.lines_total:,} lines, checks {'passed' if res.ok else 'FAILED'}",
@@ -94,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config()
     work = args.work or out_dir(cfg) / "work"
     work.mkdir(parents=True, exist_ok=True)
+    known = set(cfg["trace"]["scenarios"]) | set(cfg["bench"]["scenarios"])
+    for sc in args.scenario or []:
+        if sc not in known:
+            print(f"runs: error: unknown scenario {sc!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
+            return 2
     for p in (args.o1js, args.patch):
         if p is not None and not p.exists():
             print(f"runs: error: {p}: no such file or folder", file=sys.stderr)
