@@ -16,8 +16,10 @@ def setup(c):
 
 
 # Steps that prove with o1js (minutes each): independent ones run in parallel. The overhead benchmark measures
-# time, so it runs alone; the reports are quick and run after.
-HEAVY = ["step0", "trace", "matrix", "crash", "candidate"]
+# time, so it runs alone; the reports are quick and run after. Longest chains first: doit starts the tasks in
+# this order, and the crash cells (a 50-proof capped run after its baseline) started last in a forced run of
+# session 4, after about two hours, leaving one core for their long tail.
+HEAVY = ["crash", "candidate", "step0", "trace", "matrix"]
 ALONE = ["trace_overhead"]
 QUICK = ("bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 trace.overhead_pairs=1 "
          "matrix.versions=[2.15.0] matrix.workers=[1] matrix.scenarios=[trivial] matrix.extra_cells=[] "
