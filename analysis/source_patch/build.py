@@ -156,13 +156,17 @@ SINK_FIRST = f"require('./{SINK_JS}'); // wasm-leak-hunt: trace sink (defines __
 SINK_LAST = f"\nrequire('./{SINK_JS}').attach(module.exports); // wasm-leak-hunt: SNAPSHOT hook\n"
 
 
+def has_sink(glue_text: str) -> bool:
+    """Whether a glue is already ours: the require line, not the file name (our export's doc comment names the
+    file and wasm-bindgen copies it into the glue as JSDoc; the first real glue was refused for that)."""
+    return f"require('./{SINK_JS}')" in glue_text
+
+
 def postprocess_glue(text: str) -> str:
     """The wasm-bindgen Node glue as o1js needs it (shared memory from workerData in workers,
     explicit thread stack size) with the trace sink required first and its SNAPSHOT hook attached
     last. Raises BuildError naming the edit that does not match exactly once."""
-    # the require line, not the file name: our export's doc comment names the file and wasm-bindgen copies
-    # it into the glue as JSDoc (the first real glue was refused for that)
-    if f"require('./{SINK_JS}')" in text or "workerData.memory" in text or "__wlhData" in text:
+    if has_sink(text) or "workerData.memory" in text or "__wlhData" in text:
         raise BuildError("glue post-processing: the glue is already post-processed (o1js's or ours); "
                          "give the glue wasm-bindgen wrote")
     hits = [(rx, fn) for rx, fn in MEMORY_EDITS if len(rx.findall(text)) == 1]

@@ -26,12 +26,12 @@ from pathlib import Path
 
 from analysis.analyze.report import parse_log
 from analysis.common.config import Config, load as load_config
-from analysis.common.paths import ROOT
+from analysis.common.paths import ROOT, rel_path
 from analysis.inventory.wasm_names import read_wasm_names
 from analysis.step0.run import BenchmarkFailed, run_benchmark
 from analysis.trace.steps import trace_command
 
-from .build import GLUE_DIR
+from .build import GLUE_DIR, has_sink
 
 
 def out_dir(cfg: Config) -> Path:
@@ -61,7 +61,7 @@ def build_record(o1js: Path, patch: Path | None, iterations: int) -> dict:
 
 def run_scenarios(cfg: Config, o1js: Path, scenarios: list[str], work: Path, patch: Path | None = None) -> dict:
     glue = o1js / GLUE_DIR / "kimchi_wasm.cjs"
-    if not glue.exists() or "wlh-trace-sink" not in glue.read_text():
+    if not glue.exists() or not has_sink(glue.read_text()):
         raise SystemExit(f"runs: error: {glue}: not a source-route build (no trace sink in the glue)")
     out_dir(cfg).mkdir(parents=True, exist_ok=True)
     rec = build_record(o1js, patch, cfg["trace"]["iterations"])
@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"runs: error: {p}: no such file or folder", file=sys.stderr)
             return 2
     run_scenarios(cfg, args.o1js.resolve(), args.scenario or cfg["trace"]["scenarios"], work.resolve(), args.patch)
-    print(f"runs: results in {out_dir(cfg).relative_to(ROOT) if out_dir(cfg).is_relative_to(ROOT) else out_dir(cfg)}",
-          file=sys.stderr)
+    print(f"runs: results in {rel_path(out_dir(cfg).resolve(), ROOT)}", file=sys.stderr)
     return 0
 
 
