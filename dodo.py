@@ -29,6 +29,7 @@ from analysis.pipeline.errors import load_config_or_exit
 from analysis.pipeline.graph import Graph, Step, relative_command
 from analysis.source_patch import compare as routes_compare
 from analysis.source_patch import runs as source_runs
+from analysis.source_patch.build import GLUE_DIR
 from analysis.step0 import steps as step0_steps
 from analysis.summary.report import write_from_files as write_summary
 from analysis.trace import report as step2_report
@@ -186,13 +187,15 @@ OLDER = [r(matrix_steps.summary_path(CFG, c)) for c in MATRIX_CELLS
 SOURCE_RESULTS = {s: source_runs.result_path(CFG, s) for s in T["scenarios"] if source_runs.result_path(CFG, s).exists()}
 ROUTES = source_runs.out_dir(CFG) / "compare.json"
 if SOURCE_RESULTS:
+    # The release's own wasm (pinned by the npm lockfile) says which exports are one function.
     G.add(Step("source_compare", [(routes_compare.write_compare, [RESULTS, SOURCE_RESULTS, ROUTES,
-                                                                  source_runs.build_record_path(CFG)])],
+                                                                  source_runs.build_record_path(CFG),
+                                                                  O1JS / GLUE_DIR / "kimchi_wasm_bg.wasm"])],
                doc="Step 2: the source route's recorded runs beside the binary route's, per type -> compare.json",
-               inputs=[*map(r, SOURCE_RESULTS.values()), *map(r, RESULTS.values()),
+               inputs=[*map(r, SOURCE_RESULTS.values()), *map(r, RESULTS.values()), NODE_LOCK,
                        *([r(source_runs.build_record_path(CFG))] if source_runs.build_record_path(CFG).exists() else []),
-                       *files("analysis/source_patch/compare.py")],
-               outputs=[r(ROUTES)]))
+                       *files("analysis/source_patch/compare.py", "analysis/inventory/wasm_names.py")],
+               outputs=[r(ROUTES)], after=["node_deps"]))
 G.add(Step("step2_report",
            [(step2_report.write_from_files, [step2_steps.instrument_report(CFG), RESULTS, OVERHEAD, SOURCE_SUMMARY,
                                              OLDER, REPORTS / "STEP_2.md", ROUTES if SOURCE_RESULTS else None])],

@@ -145,3 +145,28 @@ def test_runs_command_line_errors_are_one_line(tmp_path, capsys):
     assert runs.main(["--o1js", str(tmp_path), "--scenario", "nosuch"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].endswith("none: no such file or folder") and "unknown scenario 'nosuch'" in err[1]
+
+
+def test_exports_that_are_one_wasm_function_are_matched_as_one(tmp_path):
+    """o1js 2.15.0's glue calls caml_pasta_fp_plonk_gate_vector_create for the Fq vector too: the two exports are
+    one folded function, so the binary route names the Fp export where the source route names the Fq one."""
+    from tests.test_inventory_binary import build_wasm
+    wasm = tmp_path / "kimchi_wasm_bg.wasm"
+    wasm.write_bytes(build_wasm(["imp", "create", "other"],
+                                {"fp_create": 1, "fq_create": 1, "other": 2, "memory_like": 2}))
+    assert cmp.shared_function_exports([("a", 0, 5), ("b", 0, 5), ("c", 2, 5), ("d", 0, 6)]) == [["a", "b"]]
+
+    def log(route, export):
+        lines = ["@" + json.dumps({"ev": "SITE", "site": 0, "rust": export}),
+                 "@" + json.dumps({"ev": "ALLOCATE", "id": 0, "type": "WasmFqGateVector", "size": 8, "site": 0})]
+        return parse_bytes(("\n".join(lines) + "\n").encode()).to_dict()
+    b, s = tmp_path / "b.json", tmp_path / "s.json"
+    b.write_text(json.dumps(log("binary", "fp_create")))
+    s.write_text(json.dumps(log("source", "fq_create")))
+    plain = cmp.write_compare({"t": b}, {"t": s}, tmp_path / "plain.json")
+    assert len(plain["scenarios"]["t"]["never_dropped_by_export"]) == 2 and not plain["shared_exports"]
+    c = cmp.write_compare({"t": b}, {"t": s}, tmp_path / "c.json", binary_wasm=wasm)
+    assert [(r["export"], r["binary"], r["source"]) for r in c["scenarios"]["t"]["never_dropped_by_export"]] == [
+        ("fp_create = fq_create", 1, 1)]
+    assert c["shared_exports"] == [["fp_create", "fq_create"]]   # "other = memory_like" made no row: not listed
+    assert "`fp_create` = `fq_create`" in "\n".join(cmp.markdown(c))

@@ -14,7 +14,7 @@ from analysis.common.config import Config
 from analysis.common.jsonl import read_jsonl
 from analysis.common.paths import BENCH
 from analysis.matrix.cells import Cell
-from analysis.matrix.paths import o1js_dir
+from analysis.matrix.paths import cell_dir as step_cell_dir, o1js_dir
 from analysis.matrix.steps import mitigation_setup
 from analysis.step0.run import bench_args, node_command
 
@@ -22,7 +22,7 @@ PRELOAD = BENCH / "crash" / "preload.cjs"
 
 
 def cell_dir(cfg: Config, cell: Cell) -> Path:
-    return cfg.artifacts / "crash" / cell.id
+    return step_cell_dir(cfg, cell, step="crash")
 
 
 def prediction_path(cfg: Config, cell: Cell) -> Path:

@@ -47,8 +47,9 @@ def traced_o1js(cfg: Config, version: str) -> Path:
     return version_dir(cfg, version) / "traced" / "o1js"
 
 
-def cell_dir(cfg: Config, cell: Cell) -> Path:
-    return cfg.artifacts / "matrix" / cell.id
+def cell_dir(cfg: Config, cell: Cell, step: str = "matrix") -> Path:
+    """One cell's folder under the artifacts of the step that runs it (the matrix, or the crash horizon)."""
+    return cfg.artifacts / step / cell.id
 
 
 def baseline_path(cfg: Config, cell: Cell) -> Path:

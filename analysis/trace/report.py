@@ -209,8 +209,8 @@ def _source_verified(cmp: dict | None) -> str:
     b = cmp.get("build") or {}
     runs = ", ".join(f"{sc} ({c['source']['last_iteration']} proofs)" for sc, c in cmp["scenarios"].items())
     return (f"core crate tested natively (`cargo test --offline`); the generated patch compiled for wasm32 "
-            f"({routes_compare.build_line(b) or 'toolchain not recorded'}; rustc and wasm-bindgen as the wasm's "
-            "producers section names them) on a "
+            f"({routes_compare.toolchain_line(b) or 'toolchain not recorded'}, as the wasm's producers section "
+            "names them; the full record is the \"Source-route build\" line below) on a "
             f"maintainer's machine, outside this repository, and traced on {runs}: the tables below.")
 
 
