@@ -3,7 +3,10 @@ import os
 import shutil
 from pathlib import Path
 
-from invoke import task
+from invoke import Exit, task
+
+from analysis.pipeline import forced
+from analysis.pipeline.errors import one_line
 
 ROOT = Path(__file__).resolve().parent
 
@@ -17,8 +20,9 @@ def setup(c):
 
 # Steps that prove with o1js (minutes each): independent ones run in parallel. The overhead benchmark measures
 # time, so it runs alone; the reports are quick and run after. Longest chains first: doit starts the tasks in
-# this order, and the crash cells (a 50-proof capped run after its baseline) started last in a forced run of
-# session 4, after about two hours, leaving one core for their long tail.
+# this order when nothing gates them all (doit's --always-execute did: it reran `npm ci`, which every proving
+# step waits for, and released them in no fixed order), and the crash cells (a 50-proof capped run after its
+# baseline) started last in a forced run of session 4, after about two hours, leaving one core for their tail.
 HEAVY = ["crash", "candidate", "step0", "trace", "matrix"]
 ALONE = ["trace_overhead"]
 QUICK = ("bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 trace.overhead_pairs=1 "
@@ -34,16 +38,34 @@ def _top_level_tasks(c, env) -> list[str]:
 
 
 @task(help={"quick": "2-3 proofs per run, one matrix cell and its what-if, into .quick/ (what CI runs)",
-            "force": "rerun every step, up to date or not", "jobs": "proving steps run at once (default 2)"})
-def pipeline(c, quick=False, force=False, jobs=2):
+            "force": "rerun every step, up to date or not (a forced pass, see analysis/pipeline/forced.py)",
+            "resume": "continue the last forced pass where it stopped (steps it already reran are kept)",
+            "jobs": "proving steps run at once (default 2)"})
+def pipeline(c, quick=False, force=False, resume=False, jobs=2):
     """Run every stale step of the pipeline (doit), proving steps in parallel, then print where the reports are."""
     env = {"WLH_SET": os.environ.get("WLH_SET", "")}
     if quick:
         env["WLH_SET"] = (env["WLH_SET"] + " " + QUICK).strip()
-    run = ".venv/bin/doit run" + (" --always-execute" if force else "")
+    pass_file = ROOT / ".wlh-cache" / ("forced-pass-quick.json" if quick else "forced-pass.json")
+    if force or resume:
+        # Not doit's --always-execute: that reruns `npm ci` first, which every proving step waits for, and a
+        # killed run would start again from nothing. A forced pass makes each step stale until it reran.
+        try:
+            if force and resume:
+                raise forced.ForcedPassError("--force starts a new pass, --resume continues one: give one of them")
+            doc = forced.start(pass_file) if force else forced.resume(pass_file)
+        except forced.ForcedPassError as e:
+            raise Exit(f"pipeline: error: {one_line(str(e))}", code=2) from None
+        if resume:
+            print(f"pipeline: resuming the forced pass of {len(doc['segments']) - 1} segment(s), "
+                  f"{len(doc['done'])} steps already rerun", flush=True)
+        env[forced.ENV] = str(pass_file)
+    run = ".venv/bin/doit run"
     c.run(f"{run} -n {jobs} -P thread {' '.join(HEAVY)}", env=env, pty=False)
     c.run(f"{run} {' '.join(ALONE)}", env=env, pty=False)
     c.run(f"{run} {' '.join(_top_level_tasks(c, env))}", env=env, pty=False)
+    if force or resume:
+        print(forced.describe(forced.finish(pass_file)), flush=True)
     c.run(".venv/bin/python -m analysis.pipeline where", env=env, pty=False)
 
 

@@ -3,6 +3,8 @@ run only that cell's chain (and its release's install and instrument when the re
 others up to date, and a fresh checkout of the same files (new mtimes, no doit database, no
 intermediates) must run nothing. The fake steps write their outputs and record that they ran; no node, no o1js."""
 import os
+
+import pytest
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -163,3 +165,37 @@ def test_changed_parameter_or_edited_output_makes_the_step_stale(tmp_path, monke
     assert run_doit([CELL_A]) == ["parse 2.15.0/trivial/w1"]
     slower = Cell("2.15.0", "trivial", 1)
     assert run_doit([slower]) == []  # same parameters: nothing
+
+
+def test_a_forced_pass_reruns_everything_once_and_resumes_where_it_stopped(tmp_path, monkeypatch):
+    """`--force` / `--resume` (analysis/pipeline/forced.py): every step reruns once, a pass cut short reruns
+    only what it had not rerun, and the segments' wall times add up."""
+    from analysis.pipeline import forced
+    run_doit, _ = setup(tmp_path, monkeypatch)
+    everything = run_doit([CELL_A])
+    pass_file = tmp_path / "pass.json"
+    forced.start(pass_file, now=1000.0)
+    monkeypatch.setenv(forced.ENV, str(pass_file))
+    assert run_doit([CELL_A]) == everything                  # up to date, rerun anyway
+    assert run_doit([CELL_A]) == []                          # each step once per pass
+    # A pass cut short: only the install and the instrument step had rerun when it stopped.
+    forced.start(pass_file, now=1000.0)
+    forced.mark_done(pass_file, "matrix:install-2.15.0", now=1100.0)
+    forced.mark_done(pass_file, "matrix:instrument-2.15.0", now=1300.0)
+    forced.resume(pass_file, now=5000.0)
+    assert run_doit([CELL_A]) == ["baseline 2.15.0/trivial/w1", "parse 2.15.0/trivial/w1", "trace 2.15.0/trivial/w1"]
+    s = forced.finish(pass_file)
+    assert s["steps"] == 5 and s["segments"] == 2 and s["segment_seconds"][0] == 300.0 and s["finished"]
+    assert "5 steps rerun" in forced.describe(s) and "over 2 segments" in forced.describe(s)
+    monkeypatch.delenv(forced.ENV)
+    assert run_doit([CELL_A]) == []                          # without the pass: the lock decides again
+
+
+def test_a_finished_or_missing_pass_cannot_be_resumed(tmp_path):
+    from analysis.pipeline import forced
+    with pytest.raises(forced.ForcedPassError, match="no forced pass"):
+        forced.resume(tmp_path / "none.json")
+    forced.start(tmp_path / "p.json")
+    forced.finish(tmp_path / "p.json")
+    with pytest.raises(forced.ForcedPassError, match="finished"):
+        forced.resume(tmp_path / "p.json")

@@ -12,7 +12,8 @@ A step is stale when
     committed output is missing or differs from the entry;
   - or a task that produces one of its inputs is stale (so `doit list --status` shows the whole chain);
   - or one of its intermediates is absent and a task that reads or requires it must run (it is rebuilt
-    first).
+    first);
+  - or a forced pass is on (analysis/pipeline/forced.py) and the step has not run in it yet.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from analysis.pipeline import forced
 from analysis.pipeline import lock as lockfile
 from analysis.pipeline.hashing import HashCache, canonical_json
 
@@ -110,6 +112,9 @@ class Graph:
         if rec is None:
             return ["never run here (no entry in the lock)"]
         reasons = []
+        pass_file = forced.active()
+        if pass_file is not None and not forced.is_done(pass_file, name):
+            reasons.append("forced pass: not rerun yet")
         if canonical_json(rec.get("params", {})) != canonical_json(step.params):
             old, new = rec.get("params", {}), step.params
             keys = sorted(k for k in {*old, *new} if canonical_json(old.get(k)) != canonical_json(new.get(k)))
@@ -181,6 +186,9 @@ class Graph:
         }
         lockfile.update(self.lock_path, name, entry)
         self.hashes.save()
+        pass_file = forced.active()
+        if pass_file is not None:
+            forced.mark_done(pass_file, name)
 
     def adopt(self, name: str, seconds: float | None = None) -> None:
         """Record a step as made from the current inputs without running it (like `dvc commit`): only for
