@@ -64,3 +64,21 @@ def test_growth_verdict_and_markdown(tmp_path):
     text = "\n".join(markdown(horizon([cell])))
     row = next(line for line in text.splitlines() if "`2.15.0/recursive/w1`" in line)
     assert "800" in row and "crash in proof 22" in row and "proof 23" in row and "keeps growing" in row
+
+
+def test_committed_end_records_follow_their_schema():
+    """The crash preload's records in artifacts/crash/ are what schemas/crash-event.schema.json describes."""
+    import jsonschema
+
+    from analysis.common.jsonl import read_jsonl
+    from analysis.common.paths import ROOT, schema_path
+
+    validator = jsonschema.Draft202012Validator(json.loads(schema_path("crash-event").read_text()))
+    records = sorted((ROOT / "artifacts" / "crash").glob("*/end.jsonl"))
+    assert records, "no committed end records"
+    for path in records:
+        lines = read_jsonl(path).records
+        assert lines[0]["event"] == "preload", path
+        for n, line in enumerate(lines, 1):
+            errors = [e.message for e in validator.iter_errors(line)]
+            assert not errors, f"{path.name} of {path.parent.name}, line {n}: {errors}"

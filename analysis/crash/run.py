@@ -50,6 +50,7 @@ def command(cfg: Config, cell: Cell, max_proofs: int) -> tuple[list[str], dict]:
                        o1js_dir=o1js_dir(cfg, cell.version), node_options=["--require", str(PRELOAD), *options],
                        **bench_args(cfg, workers=cell.workers))
     env |= {"WLH_MEMORY_CAP_MIB": str(c["cap_mib"]), "WLH_WATCHDOG_SECONDS": str(c["watchdog_seconds"]),
+            "WLH_WATCHDOG_AFTER_CRASH_SECONDS": str(c["after_crash_seconds"]),
             "WLH_END_RECORD": str(end_record_path(cfg, cell))}
     return cmd, env
 

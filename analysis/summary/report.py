@@ -145,6 +145,10 @@ WEAKNESSES = """## Weaknesses of the method, and how to remove them
 - **The release matrix uses fewer proofs per run** (`matrix.iterations`) than the main traces: its per-proof
   rates are least-squares slopes over proofs 1..N of one traced run per cell; the untraced baseline of the
   same cell gives byteLength. Where the spread is 0, every proof after the first added exactly the same bytes.
+  byteLength, unlike the live heap, grows in steps (only when a request is larger than every free chunk), so
+  over so few proofs its per-proof figure counts steps rather than measuring a rate; with several workers, whose
+  interleaving shapes the free space, those steps differ from run to run. The crash cells follow byteLength over
+  up to 50 proofs.
 """
 
 

@@ -22,7 +22,7 @@ function outArgument(argv) {
 }
 
 function readConfig(env = process.env, argv = process.argv) {
-  const cfg = { capPages: null, endRecord: null, watchdogSeconds: null, progressFile: null };
+  const cfg = { capPages: null, endRecord: null, watchdogSeconds: null, afterCrashSeconds: null, progressFile: null };
   if (env.WLH_MEMORY_CAP_MIB) {
     const mib = positiveNumber('WLH_MEMORY_CAP_MIB', env.WLH_MEMORY_CAP_MIB);
     const pages = Math.floor((mib * 2 ** 20) / PAGE);
@@ -33,6 +33,10 @@ function readConfig(env = process.env, argv = process.argv) {
   if (env.WLH_WATCHDOG_SECONDS) {
     cfg.watchdogSeconds = positiveNumber('WLH_WATCHDOG_SECONDS', env.WLH_WATCHDOG_SECONDS);
     cfg.progressFile = env.WLH_PROGRESS_FILE || outArgument(argv);
+  }
+  if (env.WLH_WATCHDOG_AFTER_CRASH_SECONDS) {
+    if (cfg.watchdogSeconds === null) throw new ConfigError('WLH_WATCHDOG_AFTER_CRASH_SECONDS needs WLH_WATCHDOG_SECONDS');
+    cfg.afterCrashSeconds = Math.min(cfg.watchdogSeconds, positiveNumber('WLH_WATCHDOG_AFTER_CRASH_SECONDS', env.WLH_WATCHDOG_AFTER_CRASH_SECONDS));
   }
   return cfg;
 }

@@ -13,6 +13,10 @@
 //                         one is the cause, later ones its consequences), "watchdog_kill", "exit".
 //   WLH_WATCHDOG_SECONDS  end the run when it makes no progress for this many seconds. Progress = the
 //                         progress file changes size, or globalThis.wlhCrashProgress() is called.
+//   WLH_WATCHDOG_AFTER_CRASH_SECONDS
+//                         a shorter limit (at most WLH_WATCHDOG_SECONDS) once a crash was recorded, counted
+//                         from the later of the last progress and that crash: when a rayon worker dies, o1js's
+//                         main thread waits for it for ever, so waiting out the full limit shows nothing more.
 //   WLH_PROGRESS_FILE     the progress file; default: the program's `--out` argument (prove-loop.mjs
 //                         writes a line there with writeSync after init, compile and every proof).
 //
@@ -64,13 +68,14 @@ function main(cfg) {
     cap_pages: cfg.capPages,
     cap_bytes: cfg.capPages === null ? null : cfg.capPages * PAGE,
     watchdog_seconds: cfg.watchdogSeconds,
+    watchdog_after_crash_seconds: cfg.afterCrashSeconds,
     progress_file: cfg.progressFile ? path.basename(cfg.progressFile) : null,
     node: process.version,
   });
 
   const BaseWorker = patchWorkers({ emit, state, memoryBytes });
   const watchdog = cfg.watchdogSeconds === null ? null
-    : startWatchdog(BaseWorker, { seconds: cfg.watchdogSeconds, progressFile: cfg.progressFile, recordPath: cfg.endRecord, state });
+    : startWatchdog(BaseWorker, { seconds: cfg.watchdogSeconds, afterCrashSeconds: cfg.afterCrashSeconds, progressFile: cfg.progressFile, recordPath: cfg.endRecord, state });
   globalThis.wlhCrashProgress = () => Atomics.add(st, S.HEARTBEAT, 1);
 
   installMemoryCap(cfg.capPages, (memory, info) => {

@@ -4,11 +4,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 // Worker: the unpatched worker_threads.Worker (the watchdog is not one of the program's workers).
-function startWatchdog(Worker, { seconds, progressFile, recordPath, state, graceSeconds = 2 }) {
+function startWatchdog(Worker, { seconds, afterCrashSeconds = null, progressFile, recordPath, state, graceSeconds = 2 }) {
   const worker = new Worker(path.join(__dirname, 'watchdog-thread.cjs'), {
     // No --require of the preload (or --expose-gc & co) in this thread.
     execArgv: [],
-    workerData: { __wlhWatchdog: { seconds, progressFile: progressFile && path.resolve(progressFile), recordPath, state, graceSeconds } },
+    workerData: { __wlhWatchdog: { seconds, afterCrashSeconds, progressFile: progressFile && path.resolve(progressFile), recordPath, state, graceSeconds } },
   });
   worker.on('error', (err) => {
     // A bug in the watchdog must not end the run it watches.

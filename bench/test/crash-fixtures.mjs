@@ -49,7 +49,7 @@ export function run(dir, script, { env = {}, args = [], withPreload = true, time
   const t = Date.now();
   const p = spawnSync(process.execPath, [...(withPreload ? ['--require', preload] : []), script, ...args], {
     cwd: dir, encoding: 'utf8', timeout, killSignal: 'SIGKILL',
-    env: { ...process.env, WLH_MEMORY_CAP_MIB: '', WLH_END_RECORD: '', WLH_WATCHDOG_SECONDS: '', WLH_PROGRESS_FILE: '', ...env },
+    env: { ...process.env, WLH_MEMORY_CAP_MIB: '', WLH_END_RECORD: '', WLH_WATCHDOG_SECONDS: '', WLH_WATCHDOG_AFTER_CRASH_SECONDS: '', WLH_PROGRESS_FILE: '', ...env },
   });
   const events = fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : null;
   return { status: p.status, signal: p.signal, stdout: p.stdout, stderr: p.stderr, events, record, seconds: (Date.now() - t) / 1000, error: p.error };

@@ -136,7 +136,7 @@ test('exits without an exception are recorded with their status', () => {
 
 test('a bad setting stops the run with status 2 and one line', () => {
   const dir = workdir({ 'main.cjs': glueLike });
-  for (const env of [{ WLH_MEMORY_CAP_MIB: 'lots' }, { WLH_MEMORY_CAP_MIB: '8192' }, { WLH_WATCHDOG_SECONDS: '-1' }]) {
+  for (const env of [{ WLH_MEMORY_CAP_MIB: 'lots' }, { WLH_MEMORY_CAP_MIB: '8192' }, { WLH_WATCHDOG_SECONDS: '-1' }, { WLH_WATCHDOG_AFTER_CRASH_SECONDS: '5' }]) {
     const r = run(dir, 'main.cjs', { env });
     assert.equal(r.status, 2, JSON.stringify(env));
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

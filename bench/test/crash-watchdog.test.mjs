@@ -59,6 +59,32 @@ inst.exports.grow_or_abort(10);
   assert.equal(c[1].wasm_memory_bytes, 12 * PAGE);
 });
 
+test('once a worker crashed, the shorter after-crash limit ends the hung run', () => {
+  const dir = workdir({
+    'main.cjs': `
+const { Worker } = require('node:worker_threads');
+new Worker('./worker.cjs');
+${block}
+`,
+    'worker.cjs': "throw new RangeError('out of memory');",
+  });
+  const env = { WLH_WATCHDOG_SECONDS: '20', WLH_WATCHDOG_AFTER_CRASH_SECONDS: '1', WLH_END_RECORD: 'end.jsonl' };
+  const r = run(dir, 'main.cjs', { env });
+  assert.equal(r.signal, 'SIGALRM', r.stderr);
+  assert.ok(r.seconds < 10, `ended after ${r.seconds} s: the 20 s limit was used`);
+  assert.match(r.stderr, /no progress for 1 s after a crash/);
+  const c = crashes(r.events);
+  assert.deepEqual(c.map((e) => e.how), ['worker_error', 'no_answer']);
+  assert.deepEqual([c[1].limit_seconds, c[1].after_crash], [1, true]);
+  assert.equal(r.events[0].watchdog_after_crash_seconds, 1);
+
+  // without a crash the long limit holds (the run ends by itself first)
+  const quiet = workdir({ 'main.cjs': 'setTimeout(() => {}, 2500);' });
+  const q = run(quiet, 'main.cjs', { env: { ...env, WLH_WATCHDOG_SECONDS: '5' } });
+  assert.equal(q.status, 0, q.stderr);
+  assert.deepEqual(crashes(q.events), []);
+});
+
 test('progress (the --out file growing, or the heartbeat) keeps a slow run alive; its end is then caught', () => {
   const dir = workdir({
     // writes a line every 200 ms for 2 s (twice the limit), then blocks

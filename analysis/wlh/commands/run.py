@@ -82,15 +82,20 @@ example:
         opts = runner.RunOptions(command=command, out=out, snapshot=args.snapshot, workers=args.workers,
                                  key_cache=args.key_cache, label=args.label or (script.name if script else "program"))
         code, record = runner.run(opts, src, copy)
-        if not (record.get("preload") or {}).get("glue_loaded"):
-            runner.warn("the program never loaded o1js's WASM bindings: nothing was traced "
-                        "(does it import 'o1js'? does it select the native backend?)")
+        loaded = (record.get("preload") or {}).get("glue_loaded")
+        if not loaded and code != 0:
+            runner.warn(f"the program exited with code {code} before o1js loaded its WASM bindings: nothing was "
+                        "traced (its own error is above)")
+        elif not loaded:
+            runner.warn("the program never loaded o1js's WASM bindings in its main thread: nothing was traced "
+                        "(does it import 'o1js'? does it select the native backend? wlh traces the o1js of the "
+                        "main thread only, not one loaded in a worker thread or a child process)")
         elif record["snapshots"] == 0:
             runner.warn(f"no snapshot was taken (--snapshot {args.snapshot}); `wlh report` needs at least two")
         size = (out / TRACE_LOG).stat().st_size if (out / TRACE_LOG).exists() else 0
         n = record["proofs"]
         runner.warn(f"{record['snapshots']} snapshot(s), {n} proof{'' if n == 1 else 's'}, trace log {size / 2 ** 20:.1f} MiB; "
                     f"run record {out / RUN_RECORD}; next: wlh report {out}")
-        if code != 0:
+        if code != 0 and loaded:
             runner.warn(f"the program exited with code {code} (the trace up to that point is kept)")
         return code
