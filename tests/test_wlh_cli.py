@@ -58,3 +58,33 @@ def test_bad_snapshot_mode_is_an_argparse_error(capsys, tmp_path):
         wlh(capsys, "run", "--snapshot", "sometimes", "--", "node", "x.mjs")
     assert e.value.code == 2
     assert "expected proof, every:SECONDS or manual" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fake_run(monkeypatch, tmp_path):
+    """`wlh run` with o1js resolution, the traced copy and the node process replaced: returns a setter for
+    what the run 'recorded' (exit code, glue loaded or not, snapshots)."""
+    from analysis.wlh import runner, spec, traced
+    from analysis.wlh.spec import O1jsSource
+    from analysis.wlh.traced import TracedCopy
+
+    result = {}
+    monkeypatch.setattr(runner, "check_node_version", lambda node: "v20.20.2")
+    monkeypatch.setattr(spec, "resolve", lambda given, script: O1jsSource("release", "2.15.0", tmp_path, tmp_path, "2.15.0"))
+    monkeypatch.setattr(traced, "prepare", lambda src: TracedCopy(tmp_path, "k", {}, True))
+    monkeypatch.setattr(runner, "run", lambda opts, src, copy: (result["code"], {
+        "preload": {"glue_loaded": result["loaded"]}, "snapshots": result["snapshots"], "proofs": 0}))
+    return lambda **kw: result.update(kw)
+
+
+@pytest.mark.parametrize("code,loaded,snapshots,says,not_says", [
+    (1, False, 0, "exited with code 1 before o1js loaded its WASM bindings", "does it import 'o1js'"),
+    (0, False, 0, "not one loaded in a worker thread or a child process", "exited with code"),
+    (3, True, 2, "exited with code 3 (the trace up to that point is kept)", "before o1js loaded"),
+    (0, True, 0, "no snapshot was taken", "nothing was traced"),
+])
+def test_run_says_why_nothing_or_little_was_traced(capsys, tmp_path, fake_run, code, loaded, snapshots, says, not_says):
+    fake_run(code=code, loaded=loaded, snapshots=snapshots)
+    got, _, err = wlh(capsys, "run", "--out", tmp_path / "out", "--", "node", "prog.mjs")
+    assert got == code
+    assert says in err and not_says not in err, err
