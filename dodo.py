@@ -83,7 +83,7 @@ STEP0 = step0_steps.report_paths(CFG)
 G.add(Step("step0_report", [(step0_steps.report, [CFG])],
            doc="Step 0 report: STEP_0.md with per-iteration table, memory plot and run-to-run variation",
            inputs=[*(r(step0_steps.run_path(CFG, s, k)) for s in b["scenarios"] for k in range(1, b["runs"] + 1)),
-                   *files("analysis/step0/report.py", "schemas/bench-event.schema.json")],
+                   *files("analysis/step0/report.py", "analysis/forecast/*.py", "schemas/bench-event.schema.json")],
            params={"overrides": CFG.overrides}, outputs=[r(p) for p in STEP0.values()]))
 
 # ---------------------------------------------------------------- Step 1
@@ -207,27 +207,31 @@ G.add(Step("step2_report",
 
 # ---------------------------------------------------------------- Crash horizon
 CRASH_CELLS = crash_tasks.cells(CFG, MATRIX_CELLS)
-CRASH_CODE = {"predict": files("analysis/crash/predict.py"),
-              "run": [*BENCH_JS, *files("bench/crash/*.cjs"), *([r(matrix_steps.PRELOAD)] if any(c.mitigation for c, _ in CRASH_CELLS) else [])]}
+CRASH_CODE = {"predict": files("analysis/crash/predict.py", "analysis/forecast/*.py"),
+              "run": [*BENCH_JS, *files("bench/crash/*.cjs"), *([r(matrix_steps.PRELOAD)] if any(c.mitigation for c in CRASH_CELLS) else [])]}
 for step in crash_tasks.steps_for(CFG, CRASH_CELLS, ROOT, code=CRASH_CODE):
     G.add(step)
 CRASH_HORIZON = CFG.artifacts / "crash" / "horizon.json"
 CRASH_FILES = [{"cell": c.name, "prediction": r(crash_run.prediction_path(CFG, c)), "outcome": r(crash_run.outcome_path(CFG, c)),
-                "run": r(crash_run.run_path(CFG, c)), "cell_summary": r(matrix_steps.summary_path(CFG, c))}
-               for c, _ in CRASH_CELLS]
+                "run": r(crash_run.run_path(CFG, c)), "cell_summary": r(matrix_steps.summary_path(CFG, c.cell))}
+               for c in CRASH_CELLS]
 G.add(Step("crash_report", [(crash_report.write, [CRASH_FILES, CRASH_HORIZON])],
            doc="Crash horizon compared: predicted vs measured crash proof per capped cell, growth verdict",
            inputs=[*(f for c in CRASH_FILES for f in (c["prediction"], c["outcome"], c["run"], c["cell_summary"])),
-                   *files("analysis/crash/report.py")], outputs=[r(CRASH_HORIZON)]))
+                   *files("analysis/crash/report.py", "analysis/forecast/steps.py")], outputs=[r(CRASH_HORIZON)]))
 
 # ---------------------------------------------------------------- A candidate fix, end to end with wlh
-WLH_RUN_CODE = files("bench/wlh-loop.mjs", "bench/lib/*.mjs", "bench/wlh/*.mjs", "analysis/wlh/*.py",
-                     "analysis/wlh/commands/run.py", "analysis/wlh/commands/report.py")
+# What `wlh run` executes (a change here reruns the proving runs); reporting code is listed apart, so that a
+# report or forecast change reruns no proving.
+WLH_RUN_CODE = files("bench/wlh-loop.mjs", "bench/lib/*.mjs", "bench/wlh/*.mjs", "analysis/wlh/runner.py",
+                     "analysis/wlh/spec.py", "analysis/wlh/traced.py", "analysis/wlh/paths.py", "analysis/wlh/errors.py",
+                     "analysis/wlh/commands/run.py")
+FORECAST = files("analysis/forecast/*.py")
+WLH_SUMMARY_CODE = [*PARSER, *FORECAST, *files("analysis/wlh/summary.py", "analysis/wlh/rundir.py")]
 CANDIDATE_CODE = {"pack": [r(candidate_paths.GENERATOR), r(candidate_paths.TEMPLATE)],
                   "run": sorted({*WLH_RUN_CODE, *INSTRUMENTER}),
-                  "report": [*PARSER, *files("analysis/wlh/*.py", "analysis/wlh/commands/report.py")],
-                  "compare": [*PARSER, *files("analysis/wlh/comparison.py", "analysis/wlh/summary.py",
-                                               "analysis/wlh/commands/compare.py")]}
+                  "report": [*WLH_SUMMARY_CODE, *files("analysis/wlh/report_md.py", "analysis/wlh/commands/report.py")],
+                  "compare": [*WLH_SUMMARY_CODE, *files("analysis/wlh/comparison.py", "analysis/wlh/commands/compare.py")]}
 for step in candidate_tasks.steps_for(CFG, ROOT, code=CANDIDATE_CODE, node_lock=NODE_LOCK):
     G.add(step)
 CANDIDATE_COMPARES = {s: candidate_paths.compare_json(CFG, s) for s in CFG["candidate"]["scenarios"]}
@@ -243,6 +247,7 @@ G.add(Step("summary",
                    r(OVERHEAD), r(CRASH_HORIZON), *map(r, CANDIDATE_COMPARES.values()), r(CANDIDATE_PACK),
                    *([r(ROUTES)] if SOURCE_RESULTS else []), *files("analysis/source_patch/compare.py"),
                    *files("analysis/summary/*.py", "analysis/matrix/report.py", "analysis/crash/report.py",
+                          "analysis/forecast/*.py",
                           "analysis/candidate/report.py")],
            outputs=[r(REPORTS / "SUMMARY.md")]))
 

@@ -21,13 +21,32 @@ def samples(by_proof, compiled=True):
     return rows
 
 
-def test_prediction_extrapolates_the_steady_slope_only(tmp_path):
+def test_prediction_without_a_trace_uses_recurring_bytelength_steps_only(tmp_path):
     base = write_jsonl(tmp_path / "b.jsonl", samples({1: 670 * MiB, 2: 676 * MiB, 3: 682 * MiB, 4: 688 * MiB}))
-    p = predict(base, 700 * MiB, 40)
-    assert p["steady_slope_bytes_per_proof"] == 6 * MiB
-    assert p["predicted_crash_proof"] == 6          # 688 + 6 x 2 = 700 is not above the cap, so proof 6: 4 + ceil(12/6)
+    p = predict(base, None, 700 * MiB, 40)
+    assert p["forecast"]["model"] == "bytelength" and p["forecast"]["bytelength"]["per_proof"] == 6 * MiB
+    assert p["predicted_crash_proof"] == 7          # 688 + 6 x 2 = 700 still fits under the cap; proof 7 does not
+    # one step, then flat: a one-time step is not a rate, and 2 flat proofs cannot show it levels off
     flat = write_jsonl(tmp_path / "f.jsonl", samples({1: 670 * MiB, 2: 679 * MiB, 3: 679 * MiB, 4: 679 * MiB}))
-    assert predict(flat, 700 * MiB, 40)["predicted"] == "survives"
+    assert predict(flat, None, 700 * MiB, 40)["predicted"] == "no forecast (not enough proofs)"
+
+
+def test_prediction_from_the_traced_cell_uses_the_live_heap_model(tmp_path):
+    base = write_jsonl(tmp_path / "b.jsonl", samples({1: 670 * MiB, 2: 676 * MiB, 3: 682 * MiB, 4: 688 * MiB}))
+    cell = tmp_path / "cell.json"
+    cell.write_text(json.dumps({"trace": {
+        "bytes_by_iteration": {"0": 300 * MiB, "1": 670 * MiB, "2": 676 * MiB, "3": 682 * MiB, "4": 688 * MiB},
+        "live_heap_by_iteration": {"0": 280 * MiB, "1": 280 * MiB, "2": 285 * MiB, "3": 290 * MiB, "4": 295 * MiB}}}))
+    p = predict(base, cell, 800 * MiB, 40)
+    # need above the live heap: 676-280 = 396, 682-285 = 397, 688-290 = 398 MiB, drifting +1 MiB/proof;
+    # proof k fails when 295 + 5(k-5) + 398 + (k-4) > 800 -> 6k > 136 -> k = 23 (without drift: 5k > 132 -> 27)
+    assert p["forecast"]["model"] == "live_heap"
+    assert (p["predicted_crash_proof"], p["predicted_crash_proof_latest"]) == (23, 27)
+    assert p["bytelength_only"]["predicted_crash_proof"] == 23   # after proof 23: 688 + 6 x 19 = 802 > 800
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({"trace": {"bytes_by_iteration": {"0": 1, "1": 670 * MiB, "2": 679 * MiB, "3": 679 * MiB},
+                                          "live_heap_by_iteration": {"0": 1, "1": 280 * MiB, "2": 280 * MiB, "3": 280 * MiB}}}))
+    assert predict(base, flat, 800 * MiB, 40)["predicted"] == "survives 40 proofs"
 
 
 def test_outcome_of_a_run_that_hung_after_a_worker_died(tmp_path):
@@ -54,16 +73,22 @@ def test_growth_verdict_and_markdown(tmp_path):
     flat = write_jsonl(tmp_path / "flat.jsonl", samples({k: 679 * MiB for k in range(1, 31)}))
     grows = write_jsonl(tmp_path / "grows.jsonl", samples({k: 670 * MiB + k * 4 * MiB for k in range(1, 31)}))
     assert growth(flat)["verdict"] == "levels off"
-    assert growth(grows)["verdict"] == "keeps growing" and growth(grows)["slope_bytes_per_proof"] == 4 * MiB
+    assert growth(grows)["verdict"] == "keeps growing" and growth(grows)["steps"]["per_proof"] == 4 * MiB
     cell = {"cell": "2.15.0/recursive/w1", "run": str(grows),
             "prediction": {"cap_bytes": 800 * MiB, "max_proofs": 40, "predicted_crash_proof": 22,
-                           "predicted": "crash in proof 22", "steady_slope_bytes_per_proof": 6 * MiB,
-                           "proofs_in_baseline": 4},
+                           "predicted_crash_proof_latest": 24, "predicted": "crash in proof 22",
+                           "forecast": {"model": "live_heap"}, "proofs_in_baseline": 4,
+                           "bytelength_only": {"predicted_crash_proof": 21, "predicted": "crash in proof 21"}},
             "outcome": {"crash_proof": 23, "how": "worker_error", "message": "RuntimeError: unreachable",
                         "proofs_done": 22, "cap_applied": True}}
-    text = "\n".join(markdown(horizon([cell])))
+    h = horizon([cell])
+    assert (h["cells"][0]["error_proofs"], h["cells"][0]["bytelength_only_error_proofs"]) == (-1, -2)
+    text = "\n".join(markdown(h))
     row = next(line for line in text.splitlines() if "`2.15.0/recursive/w1`" in line)
-    assert "800" in row and "crash in proof 22" in row and "proof 23" in row and "keeps growing" in row
+    assert "800" in row and "crash in proof 22 (at the latest 24)" in row and "proof 23" in row and "keeps growing" in row
+    survivor = dict(cell, prediction=dict(cell["prediction"], predicted_crash_proof=None, predicted="survives 40 proofs"),
+                    outcome=dict(cell["outcome"], crash_proof=None, proofs_done=40))
+    assert horizon([survivor])["cells"][0]["error_proofs"] == 0
 
 
 def test_committed_end_records_follow_their_schema():

@@ -7,7 +7,8 @@ def cell(name, live_rate, types, *, bl=(100 * MiB, 300 * MiB, 301 * MiB, 302 * M
     version, scenario, w = name.split("+")[0].split("/")
     c = {"cell": name, "version": version, "scenario": scenario, "workers": int(w[1:]), "mitigation": mitigation,
          "proofs": 3, "checks_ok": True, "failed_checks": [],
-         "baseline": {"first_proof_growth": bl[1] - bl[0], "later_growth_per_proof": (bl[3] - bl[1]) / 2},
+         "baseline": {"first_proof_growth": bl[1] - bl[0], "later_growth_per_proof": (bl[3] - bl[1]) / 2,
+                      "bytes_by_iteration": {str(k): v for k, v in enumerate(bl)}},
          "trace": {"live_per_proof": live_rate, "live_per_proof_spread": 0.0,
                    "coverage": {"with_first_proof": 0.99, "without_first_proof": 1.0},
                    "growing_types": [{"type": t, "per_proof": r} for t, r in types.items()],
@@ -27,11 +28,14 @@ def test_predicted_and_measured_drop():
     assert w["predicted_drop"] == 2.5 * MiB          # A + B, the targets; C is not predicted to change
     assert w["measured_drop"] == 2.25 * MiB          # 3 - 0.75
     assert w["measured_over_predicted"] == 0.9
-    assert w["bytelength_later_per_proof_before"] == 1 * MiB and w["bytelength_later_per_proof_after"] == 0
+    # byteLength as steps: +1 MiB in proofs 2 and 3 (too few for a rate), none after the mitigation
+    assert [st["proof"] for st in w["bytelength_steps_before"]["steps"]] == [2, 3]
+    assert w["bytelength_steps_before"]["per_proof"] is None and w["bytelength_steps_after"]["steps"] == []
     assert [r["cell"] for r in comp["rows"]] == ["2.15.0/trivial/w1"]  # what-if cells are not matrix rows
     text = markdown(comp)
     assert "Predicted drop 2.5000 MiB/proof, measured drop 2.2500 MiB/proof" in text
     assert "registered 5 wrappers and freed 5" in text
+    assert "Untraced byteLength steps after proof 1: +1.00 MiB in proof 2, +1.00 MiB in proof 3 (too few proofs for a rate)" in text
 
 
 def test_rows_ranked_by_release_within_scenario_and_workers():

@@ -1,9 +1,18 @@
-"""`wlh run` → `wlh report` → `wlh compare` for real: a small ZkProgram written here, as an ES module and as
-CommonJS, traced against the release pinned by this repository (2 proofs each, 1 worker; minutes)."""
+"""`wlh run` → `wlh report` → `wlh compare` → `wlh check` for real: a small ZkProgram written here, as an ES
+module and as CommonJS, traced against the release pinned by this repository (2 proofs each, 1 worker); and the
+leak gate of docs/leak-gate/ run as its workflow runs it, on the release and on the candidate fix's tarball
+(minutes)."""
 import json
+import os
+import shutil
+import subprocess
+import sys
+
+import yaml
 
 import pytest
 
+from analysis.common.paths import BENCH, ROOT
 from analysis.wlh import spec
 from tests.wlh_helpers import wlh
 
@@ -70,6 +79,44 @@ def test_run_and_report(capsys, monkeypatch, runs, name, text):
 def test_compare_the_two(capsys, runs):
     if not ((runs / "esm" / "report.json").exists() and (runs / "cjs" / "report.json").exists()):
         pytest.skip("the runs above failed")
-    code, out, err = wlh(capsys, "compare", runs / "esm", runs / "cjs")
+    # two different programs (prog.mjs, prog.cjs): refused unless asked for
+    code, _, err = wlh(capsys, "compare", runs / "esm", runs / "cjs")
+    assert code == 2 and "not runs of the same program" in err and "prog.mjs" in err
+    code, out, err = wlh(capsys, "compare", runs / "esm", runs / "cjs", "--allow-different")
     assert code == 0, err
-    assert "| live heap growth per proof" in out and "Verdict: live-heap growth per proof" in out
+    assert "| live heap growth per proof" in out and "Verdict: the candidate reaches the 4 GiB ceiling in proof" in out
+
+
+GATE = ROOT / "docs" / "leak-gate"
+
+
+def gate_commands() -> str:
+    """The commands of the workflow's leak-gate step, as the workflow file has them."""
+    flow = yaml.safe_load((GATE / "o1js-leak-gate.yml").read_text())
+    steps = [s for s in flow["jobs"]["leak-gate"]["steps"] if s.get("name", "").startswith("Leak gate")]
+    assert len(steps) == 1
+    return steps[0]["run"]
+
+
+def test_leak_gate_of_the_docs_passes_the_candidate_and_fails_the_release(capsys, runs):
+    """The docs' workflow step on the release (base) and on the candidate fix's tarball (the "pull request"):
+    exit 0; then the same budget on the release alone: exit 1 with one line naming the live-heap limit."""
+    tarball = runs / "o1js-candidate.tgz"
+    made = subprocess.run([sys.executable, str(ROOT / "bench" / "candidates" / "free-wrapped-polycomm" / "make.py"),
+                           "--o1js-dir", str(BENCH / "node_modules" / "o1js"), "--out", str(tarball),
+                           "--record", str(runs / "pack.json")], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    work = runs / "gate"
+    shutil.copytree(GATE, work)
+    summary = runs / "step-summary.md"
+    env = {**os.environ, "BASE_O1JS": spec.pinned_version(), "PR_O1JS": str(tarball), "RUNS": str(runs / "gate-runs"),
+           "GITHUB_STEP_SUMMARY": str(summary), "WLH_CACHE": str(runs / "cache"),
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", gate_commands()], cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1].startswith("wlh check: ok ")
+    assert "Verdict: the candidate levels off" in summary.read_text()
+    code, out, _ = wlh(capsys, "check", runs / "gate-runs" / "base", "--budget", work / "wlh-budget.yaml")
+    lines = out.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("wlh check: FAIL ")
+    assert "live-heap growth +0.0" in lines[0] and "over the budget 0.0100 by" in lines[0]

@@ -61,7 +61,10 @@ def test_report_writes_markdown_png_and_json(capsys, tmp_path):
     assert s["proofs"] == 3 and s["checks_ok"]
     assert s["live"]["first_proof"] == 1003
     assert s["never_dropped_in_loop"][0]["type"] == "Leaky" and s["never_dropped_in_loop"][0]["bytes_per_proof"] == 1000
-    assert s["bytelength"]["first_proof"] == 64 * 1024 and s["bytelength"]["per_proof"] == 0
+    assert s["bytelength"]["first_proof"] == 64 * 1024
+    # flat for 2 proofs after proof 1: too few to say it levels off, and no rate is made up
+    assert (s["bytelength"]["kind"], s["bytelength"]["steps"], s["bytelength"]["per_proof"]) == ("not_enough_proofs", [], None)
+    assert s["forecast"]["model"] == "live_heap" and s["forecast"]["verdict"] == "crash"
     assert json.loads((run / "parse.json").read_text())["never_dropped_by_type"][0] == ["Keeper", 5000]
 
 
@@ -108,3 +111,65 @@ def test_compare_needs_two_snapshots(capsys, tmp_path):
     (empty / "trace.log").write_text('@{"ev":"META","route":"binary"}\n')
     code, _, err = wlh(capsys, "compare", base, empty)
     assert code == 2 and "fewer than two snapshots" in one_error_line(err)
+
+
+def test_compare_refuses_runs_of_different_programs(capsys, tmp_path):
+    base = write_run(tmp_path / "a", "a", 1000)
+    other = write_run(tmp_path / "b", "b", 0)
+    rec = json.loads((other / "run.json").read_text())
+    (other / "run.json").write_text(json.dumps(rec | {"program": ["node", "tx-loop.mjs", "5"], "workers": 2}))
+    code, _, err = wlh(capsys, "compare", base, other)
+    line = one_error_line(err)
+    assert code == 2 and "not runs of the same program" in line
+    assert "program and arguments: `node prog.mjs` vs `node tx-loop.mjs 5`" in line and "worker threads: `1` vs `2`" in line
+    code, out, _ = wlh(capsys, "compare", base, other, "--allow-different")
+    assert code == 0 and "their figures are not comparable" in out and "compare with care" in out
+
+
+def test_compare_leads_with_the_forecast(capsys, tmp_path):
+    code, out, _ = wlh(capsys, "compare", write_run(tmp_path / "a", "a", 100_000), write_run(tmp_path / "b", "b", 0))
+    verdict = [line for line in out.splitlines() if line.startswith("Verdict:")][0]
+    assert verdict.startswith("Verdict: the candidate levels off (no crash at the 4 GiB ceiling forecast); "
+                              "the baseline reaches the 4 GiB ceiling in proof ")
+
+
+def test_report_of_a_file_that_is_not_a_trace(capsys, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\nthis is not a trace\n")
+    code, _, err = wlh(capsys, "report", notes)
+    assert code == 2 and "not a trace: none of its 2 lines is a trace event" in one_error_line(err)
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_check_passes_or_fails_with_one_line(capsys, tmp_path):
+    leaky, fixed = write_run(tmp_path / "leaky", "leaky", 100_000), write_run(tmp_path / "fixed", "fixed", 0)
+    budget = tmp_path / "budget.yaml"
+    budget.write_text("live_mib_per_proof: 0.01\nnever_dropped_mib_per_proof: {'*': 0.01}\nmin_proofs_to_ceiling: 1000000\n")
+    code, out, _ = wlh(capsys, "check", leaky, "--budget", budget)
+    lines = out.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("wlh check: FAIL leaky: ")
+    assert "live-heap growth +0.0954" in lines[0] and "over the budget 0.0100 by 0.0854" in lines[0]
+    assert "`Leaky` never dropped 0.0954 MiB/proof over the budget 0.0100 by 0.0854" in lines[0]
+    assert "reaches the 4 GiB ceiling in proof" in lines[0] and "short by" in lines[0]
+    code, out, _ = wlh(capsys, "check", fixed, "--budget", budget)
+    assert code == 0 and out.startswith("wlh check: ok fixed: ") and "levels off" in out
+    # a flag overrides the file; a per-type limit names its type
+    code, out, _ = wlh(capsys, "check", leaky, "--budget", budget, "--live-mib-per-proof", "1",
+                       "--type-mib-per-proof", "Leaky=1", "--min-proofs-to-ceiling", "0")
+    assert code == 0, out
+
+
+def test_check_errors_are_one_line(capsys, tmp_path):
+    run = write_run(tmp_path / "r", "r", 10)
+    code, _, err = wlh(capsys, "check", run)
+    assert code == 2 and "no limit given" in one_error_line(err)
+    bad = tmp_path / "b.yaml"
+    bad.write_text("live_mib_per_proof: -1\n")
+    code, _, err = wlh(capsys, "check", run, "--budget", bad)
+    assert code == 2 and f"{bad}: live_mib_per_proof: -1 is less than the minimum of 0" in one_error_line(err)
+    bad.write_text("live_mib_per_proof: [1\n")
+    code, _, err = wlh(capsys, "check", run, "--budget", bad)
+    assert code == 2 and "(line 2): not YAML or JSON" in one_error_line(err)
+    bad.write_text("leaks: 1\n")
+    code, _, err = wlh(capsys, "check", run, "--budget", bad)
+    assert code == 2 and "Additional properties are not allowed ('leaks' was unexpected)" in one_error_line(err)

@@ -8,6 +8,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from analysis.common.units import mib, signed_mib
+from analysis.forecast import short
+from analysis.matrix.report import steps_cell
 
 TITLE = "## Checking a candidate fix end to end: wlh compare"
 
@@ -53,15 +55,17 @@ def markdown(compares: dict[str, dict], pack: dict | None = None) -> list[str]:
         for role in ("baseline", "candidate"):
             s = c[role]
             rows.append([f"`{scenario}`", f"{role}: `{s['label']}`", _o1js(s), f"{s['proofs']}", f"{s.get('workers')}",
-                         signed_mib(s["live"]["first_proof"], 3), _rate(s["live"]), _rate(s["bytelength"]),
+                         signed_mib(s["live"]["first_proof"], 3), _rate(s["live"]), steps_cell(s["bytelength"]),
+                         short(s["forecast"]),
                          "ok" if s["checks_ok"] else "FAILED: " + ", ".join(s.get("failed_checks") or [])])
     md += [tabulate(rows, headers=["scenario", "run", "o1js", "proofs", "workers", "live heap, first proof MiB",
-                                   "live heap per proof MiB", "byteLength per proof MiB", "parser checks"],
+                                   "live heap per proof MiB", "byteLength steps after proof 1, MiB",
+                                   "forecast (an estimate)", "parser checks"],
                     tablefmt="github", disable_numparse=True), ""]
     md += [f"- `{scenario}`: {c['verdict']}" for scenario, c in compares.items()]
-    notes = [s for s, c in compares.items() if not c["comparison"].get("same_program")]
+    notes = [s for s, c in compares.items() if c["comparison"].get("differences")]
     if notes:
-        md += ["", f"Note: in {', '.join(f'`{s}`' for s in notes)} the two runs' recorded programs differ."]
+        md += ["", f"Note: in {', '.join(f'`{s}`' for s in notes)} the two runs' recorded programs or settings differ."]
     return md + [""]
 
 

@@ -1,50 +1,56 @@
-"""Predicted crash proof of a cell under a memory cap, from its uncapped baseline run (the release matrix).
+"""Predicted crash proof of a cell under a memory cap, made before the capped run from the cell's matrix runs
+(4 proofs), with the one forecaster (analysis.forecast):
 
-byteLength never shrinks, so after proof k it is the high-water mark so far; the run dies in the first proof
-whose high-water mark would pass the cap. The prediction extrapolates the steady part only: the least-squares
-slope of byteLength over proofs 2..N (proof 1 carries one-time growth: keys, SRS, first-proof peak), from
-byteLength after proof N. It is an estimate and says so; the capped run measures the real crash proof.
-"""
+- from the traced matrix run: the live-heap model (steady live-heap slope plus what a proof needs above the
+  live heap, and its drift with fragmentation) -- the forecast;
+- from the untraced baseline: byteLength alone (a rate only where its steps recur), for comparison.
+Both are estimates and say so; the capped run measures the real crash proof."""
 from __future__ import annotations
 
-import math
+import json
 from pathlib import Path
 
 from analysis.common.jsonl import read_jsonl
 from analysis.common.paths import ROOT, rel_path
-from analysis.common.stats import linear_fit
+from analysis.forecast import forecast, headline
 
 MiB = 1 << 20
 
 
 def after_proof_bytes(baseline: Path) -> dict[int, int]:
-    return {r["iteration"]: r["wasm_memory_bytes"] for r in read_jsonl(baseline).records
-            if r.get("event") == "sample" and r.get("phase") == "after_proof" and r.get("wasm_memory_bytes") is not None}
+    """byteLength after compile (iteration 0) and after each proof of a benchmark run (JSONL)."""
+    return {r["iteration"]: r["wasm_memory_bytes"] for r in read_jsonl(baseline, strict=False).records
+            if r.get("event") == "sample" and r.get("phase") in ("after_compile", "after_proof")
+            and r.get("wasm_memory_bytes") is not None}
 
 
-def predict(baseline: Path, cap_bytes: int, max_proofs: int) -> dict:
+def _outcome(fc: dict, max_proofs: int) -> tuple[int | None, str]:
+    k = fc.get("crash_proof") if fc["verdict"] == "crash" else None
+    if k is not None and k <= max_proofs:
+        return k, f"crash in proof {k}"
+    if fc["verdict"] == "not_enough_proofs":
+        return None, "no forecast (not enough proofs)"
+    return None, f"survives {max_proofs} proofs"
+
+
+def predict(baseline: Path, cell_summary: Path | None, cap_bytes: int, max_proofs: int) -> dict:
     by_proof = after_proof_bytes(baseline)
-    proofs = sorted(by_proof)
-    steady = [k for k in proofs if k >= 2]
-    if len(steady) < 2:
-        raise ValueError(f"{baseline}: needs byteLength after at least proofs 1..3 for a steady slope")
-    fit = linear_fit([float(k) for k in steady], [float(by_proof[k]) for k in steady])
-    last = proofs[-1]
-    last_bytes = by_proof[last]
-    out = {"baseline": rel_path(baseline, ROOT), "proofs_in_baseline": len(proofs), "cap_bytes": cap_bytes, "max_proofs": max_proofs,
-           "bytes_after_proof": {str(k): by_proof[k] for k in proofs}, "steady_slope_bytes_per_proof": fit.slope,
-           "steady_slope_stderr": fit.slope_stderr, "fit_proofs": [steady[0], steady[-1]],
-           "method": "first proof k whose extrapolated byteLength (after proof N plus slope x (k - N), slope fitted "
-                     "over proofs 2..N of the uncapped baseline) passes the cap; an estimate, not a measurement"}
-    over = [k for k in proofs if by_proof[k] > cap_bytes]
-    if over:
-        out["predicted_crash_proof"] = over[0]
-    elif fit.slope <= 0:
-        out["predicted_crash_proof"] = None
+    if sum(1 for k in by_proof if k >= 1) < 2:
+        raise ValueError(f"{baseline}: needs byteLength after at least two proofs")
+    out = {"baseline": rel_path(baseline, ROOT), "proofs_in_baseline": max(by_proof), "cap_bytes": cap_bytes,
+           "max_proofs": max_proofs, "bytes_after_proof": {str(k): v for k, v in sorted(by_proof.items())}}
+    bl = forecast(by_proof, None, cap_bytes)
+    out["bytelength_only"] = {"forecast": bl, "headline": headline(bl)}
+    out["bytelength_only"]["predicted_crash_proof"], out["bytelength_only"]["predicted"] = _outcome(bl, max_proofs)
+    trace = (json.loads(cell_summary.read_text()).get("trace") or {}) if cell_summary and cell_summary.exists() else {}
+    if trace.get("live_heap_by_iteration"):
+        fc = forecast(trace["bytes_by_iteration"], trace["live_heap_by_iteration"], cap_bytes)
+        out["source"] = rel_path(cell_summary, ROOT)
     else:
-        k = last + max(1, math.ceil((cap_bytes - last_bytes) / fit.slope))
-        out["predicted_crash_proof"] = k if k <= max_proofs else None
-        out["predicted_crash_proof_unbounded"] = k
-    out["predicted"] = ("survives" if out["predicted_crash_proof"] is None
-                        else f"crash in proof {out['predicted_crash_proof']}")
+        fc = bl
+        out["source"] = out["baseline"]
+    out["forecast"] = fc
+    out["headline"] = headline(fc)
+    out["predicted_crash_proof"], out["predicted"] = _outcome(fc, max_proofs)
+    out["predicted_crash_proof_latest"] = fc.get("crash_proof_latest") if out["predicted_crash_proof"] else None
     return out

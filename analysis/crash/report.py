@@ -1,6 +1,7 @@
-"""The crash horizon compared: per capped cell the cap, the predicted crash proof (an estimate from the
-uncapped baseline), the measured one (or "survived N proofs"), how the end looked to JS, and the byteLength
-growth per proof over the whole capped run with a verdict: does it level off or keep growing?"""
+"""The crash horizon compared: per capped cell the cap, the crash proof forecast before the capped run (the one
+forecaster, analysis.forecast, on the cell's 4-proof matrix runs: the live-heap model, and byteLength alone for
+comparison), the measured one (or "survived N proofs"), the error in proofs, how the end looked to JS, and
+byteLength over the whole capped run as steps (does it level off or keep growing?)."""
 from __future__ import annotations
 
 import json
@@ -9,32 +10,30 @@ from pathlib import Path
 from tabulate import tabulate
 
 from analysis.common.jsonl import read_jsonl
-from analysis.common.stats import linear_fit
 from analysis.common.units import mib
+from analysis.forecast.steps import bytelength_growth, steps_text
 
 MiB = 1 << 20
-# below this steady rate (and within twice its standard error of zero) byteLength is said to level off
-LEVEL_OFF_BYTES_PER_PROOF = 0.05 * MiB
 
 
 def growth(run_jsonl: Path) -> dict:
-    """byteLength after each proof of the capped run: steady slope over the second half of the proofs (after
-    the one-time growth), and the last proof at which byteLength still grew."""
-    rows = [(r["iteration"], r["wasm_memory_bytes"]) for r in read_jsonl(run_jsonl, strict=False).records
-            if r.get("event") == "sample" and r.get("phase") == "after_proof"]
-    out = {"proofs": len(rows), "bytes_after_proof": {str(k): v for k, v in rows}}
-    if len(rows) < 4:
-        return out | {"verdict": None}
-    half = rows[len(rows) // 2:]
-    fit = linear_fit([float(k) for k, _ in half], [float(v) for _, v in half])
-    grew = [k for (k, v), (_, prev) in zip(rows[1:], rows[:-1]) if v > prev]
-    out |= {"second_half_from_proof": half[0][0], "slope_bytes_per_proof": fit.slope,
-            "slope_stderr": fit.slope_stderr, "last_growth_proof": grew[-1] if grew else None,
-            "growth_after_proof_1_bytes": rows[-1][1] - rows[0][1]}
-    err = fit.slope_stderr or 0.0
-    levels = fit.slope < LEVEL_OFF_BYTES_PER_PROOF or fit.slope <= 2 * err
-    out["verdict"] = "levels off" if levels else "keeps growing"
-    return out
+    """byteLength after each proof of the capped run, read as steps (analysis.forecast.steps)."""
+    rows = {r["iteration"]: r["wasm_memory_bytes"] for r in read_jsonl(run_jsonl, strict=False).records
+            if r.get("event") == "sample" and r.get("phase") in ("after_compile", "after_proof")}
+    g = bytelength_growth(rows)
+    verdict = {"steady": "keeps growing", "levels_off": "levels off", "not_enough_proofs": None}[g["kind"]]
+    return {"proofs": g["proofs"], "bytes_after_proof": {str(k): v for k, v in sorted(rows.items()) if k >= 1},
+            "steps": g, "verdict": verdict}
+
+
+def error_in_proofs(predicted: int | None, measured: int | None, proofs_done: int, max_proofs: int) -> int | None:
+    """predicted - measured crash proof (negative: forecast too early); 0 when both say it survives;
+    None when one says it survives and the other does not."""
+    if predicted is None and measured is None:
+        return 0
+    if predicted is None or measured is None:
+        return None
+    return predicted - measured
 
 
 def horizon(cells: list[dict]) -> dict:
@@ -42,11 +41,21 @@ def horizon(cells: list[dict]) -> dict:
     rows = []
     for c in cells:
         pred, out = c["prediction"], c["outcome"]
+        bl = pred.get("bytelength_only") or {}
+        measured = out.get("crash_proof")
         rows.append({"cell": c["cell"], "cap_bytes": pred["cap_bytes"], "max_proofs": pred["max_proofs"],
+                     "baseline_proofs": pred["proofs_in_baseline"], "model": (pred.get("forecast") or {}).get("model"),
                      "predicted_crash_proof": pred["predicted_crash_proof"], "predicted": pred["predicted"],
-                     "steady_slope_bytes_per_proof": pred["steady_slope_bytes_per_proof"],
-                     "baseline_proofs": pred["proofs_in_baseline"],
-                     "measured_crash_proof": out.get("crash_proof"), "how": out["how"],
+                     "predicted_crash_proof_latest": pred.get("predicted_crash_proof_latest"),
+                     "headline": pred.get("headline"),
+                     "bytelength_only_crash_proof": bl.get("predicted_crash_proof"),
+                     "bytelength_only": bl.get("predicted"),
+                     "measured_crash_proof": measured, "how": out["how"],
+                     "error_proofs": error_in_proofs(pred["predicted_crash_proof"], measured, out["proofs_done"],
+                                                     pred["max_proofs"]),
+                     "bytelength_only_error_proofs": error_in_proofs(bl.get("predicted_crash_proof"), measured,
+                                                                     out["proofs_done"], pred["max_proofs"])
+                     if bl.get("predicted") and not bl["predicted"].startswith("no forecast") else None,
                      "message": (out.get("message") or "").splitlines()[0][:200] if out.get("message") else None,
                      "proofs_done": out["proofs_done"], "cap_applied": out["cap_applied"],
                      "growth": growth(Path(c["run"])), "traced": traced_growth(c.get("cell_summary"))})
@@ -73,29 +82,39 @@ def write(cell_files: list[dict], out: Path) -> None:
     out.write_text(json.dumps(horizon(cells), indent=1, sort_keys=True) + "\n")
 
 
+def _err(e) -> str:
+    return "n/a" if e is None else ("0" if e == 0 else f"{e:+d}")
+
+
 def markdown(h: dict | None) -> list[str]:
     if not h or not h["cells"]:
         return []
     md = ["## Crash horizon: does the process die, and does removing the leak stop it?", "",
           "Untraced runs of the benchmark with o1js's shared WebAssembly.Memory given a lower maximum "
-          "(`crash.cap_mib`, applied by `bench/crash/preload.cjs` where the glue creates the memory), proving until "
-          "the cap ends the run or `max proofs` are done. **Predicted** is an estimate made before the capped run "
-          "from the uncapped matrix baseline of the same cell (byteLength after its last proof plus the least-squares "
-          "slope over proofs 2..N, proof 1 being one-time growth); **measured** is the proof during which the capped "
-          "run ended.", ""]
+          "(`crash.cells`, applied by `bench/crash/preload.cjs` where the glue creates the memory), proving until "
+          "the cap ends the run or `max proofs` are done. **Forecast** is made before the capped run by the one "
+          "forecaster that `wlh report`/`wlh compare` use (`analysis/forecast/`), from the same cell's 4-proof "
+          "matrix runs: the live-heap model (steady live-heap slope, plus what a proof needs above the live heap "
+          "and how that drifts with fragmentation; the earliest proof, with the latest if fragmentation stopped "
+          "worsening) and, for comparison, byteLength alone (a rate only where its steps recur). Both are "
+          "estimates. **Measured** is the proof during which the capped run ended; the error is forecast minus "
+          "measured, in proofs (negative: too early).", ""]
     rows = []
     for c in h["cells"]:
         g = c["growth"]
         measured = (f"proof {c['measured_crash_proof']}" if c["measured_crash_proof"] is not None
                     else f"survived {c['proofs_done']} proofs")
-        slope = (f"{mib(g['slope_bytes_per_proof'], 3)} ± {mib(g['slope_stderr'] or 0, 3)} (proofs "
-                 f"{g['second_half_from_proof']}..{g['proofs']}): {g['verdict']}; last grew in proof "
-                 f"{g['last_growth_proof']}" if g.get("verdict") else "too few proofs")
-        rows.append([f"`{c['cell']}`", mib(c["cap_bytes"], 0), c["predicted"] + f" (slope {mib(c['steady_slope_bytes_per_proof'], 2)} "
-                     f"MiB/proof over {c['baseline_proofs']} baseline proofs)", measured,
-                     c["how"] + (f": `{c['message'][:120]}`" if c.get("message") else ""), slope])
-    md += [tabulate(rows, headers=["cell", "cap MiB", "predicted (estimate)", "measured", "how the end looked to JS",
-                                   "byteLength growth MiB/proof in the capped run"], tablefmt="github"), ""]
+        latest = c.get("predicted_crash_proof_latest")
+        forecast = c["predicted"] + (f" (at the latest {latest})" if latest and latest != c["predicted_crash_proof"] else "")
+        st = g.get("steps") or {}
+        growth_text = (f"{g['verdict']}; steps after proof 1: {steps_text(st, 3)}" if g.get("verdict")
+                       else f"too few proofs to tell; steps: {steps_text(st, 3)}") if st else "n/a"
+        rows.append([f"`{c['cell']}`", mib(c["cap_bytes"], 0), forecast, _err(c["error_proofs"]),
+                     c.get("bytelength_only") or "n/a", _err(c.get("bytelength_only_error_proofs")), measured,
+                     c["how"] + (f": `{c['message'][:100]}`" if c.get("message") else ""), growth_text])
+    md += [tabulate(rows, headers=["cell", "cap MiB", "forecast (live-heap model)", "error", "byteLength alone",
+                                   "error", "measured", "how the end looked to JS", "byteLength in the capped run"],
+                    tablefmt="github", disable_numparse=True), ""]
     traced = [(c["cell"], c["traced"]) for c in h["cells"] if c.get("traced")]
     if traced:
         md += ["Why byteLength grows, from the same cells' traced matrix runs (every memory.grow hooked; a grow is "

@@ -13,61 +13,61 @@ from pathlib import Path
 from analysis.common.config import Config
 from analysis.common.jsonl import read_jsonl
 from analysis.common.paths import BENCH
-from analysis.matrix.cells import Cell
-from analysis.matrix.paths import cell_dir as step_cell_dir, o1js_dir
+from analysis.crash.cells import CrashCell
+from analysis.matrix.paths import o1js_dir
 from analysis.matrix.steps import mitigation_setup
 from analysis.step0.run import bench_args, node_command
 
 PRELOAD = BENCH / "crash" / "preload.cjs"
 
 
-def cell_dir(cfg: Config, cell: Cell) -> Path:
-    return step_cell_dir(cfg, cell, step="crash")
+def cell_dir(cfg: Config, cc: CrashCell) -> Path:
+    return cfg.artifacts / "crash" / cc.id
 
 
-def prediction_path(cfg: Config, cell: Cell) -> Path:
-    return cell_dir(cfg, cell) / "prediction.json"
+def prediction_path(cfg: Config, cc: CrashCell) -> Path:
+    return cell_dir(cfg, cc) / "prediction.json"
 
 
-def run_path(cfg: Config, cell: Cell) -> Path:
-    return cell_dir(cfg, cell) / "run.jsonl"
+def run_path(cfg: Config, cc: CrashCell) -> Path:
+    return cell_dir(cfg, cc) / "run.jsonl"
 
 
-def end_record_path(cfg: Config, cell: Cell) -> Path:
-    return cell_dir(cfg, cell) / "end.jsonl"
+def end_record_path(cfg: Config, cc: CrashCell) -> Path:
+    return cell_dir(cfg, cc) / "end.jsonl"
 
 
-def outcome_path(cfg: Config, cell: Cell) -> Path:
-    return cell_dir(cfg, cell) / "outcome.json"
+def outcome_path(cfg: Config, cc: CrashCell) -> Path:
+    return cell_dir(cfg, cc) / "outcome.json"
 
 
-def command(cfg: Config, cell: Cell, max_proofs: int) -> tuple[list[str], dict]:
-    c = cfg["crash"]
-    options, env = mitigation_setup(cfg, cell, cell_dir(cfg, cell) / "mitigation.json")
-    cmd = node_command(scenario=cell.scenario, iterations=max_proofs, out=run_path(cfg, cell),
-                       label=f"{cell.name} cap {c['cap_mib']} MiB",
-                       meta={"cell": cell.params(), "cap_mib": c["cap_mib"], "max_proofs": max_proofs},
+def command(cfg: Config, cc: CrashCell) -> tuple[list[str], dict]:
+    c, cell = cfg["crash"], cc.cell
+    options, env = mitigation_setup(cfg, cell, cell_dir(cfg, cc) / "mitigation.json")
+    cmd = node_command(scenario=cell.scenario, iterations=cc.max_proofs, out=run_path(cfg, cc),
+                       label=f"{cell.name} cap {cc.cap_mib} MiB",
+                       meta={"cell": cell.params(), "cap_mib": cc.cap_mib, "max_proofs": cc.max_proofs},
                        o1js_dir=o1js_dir(cfg, cell.version), node_options=["--require", str(PRELOAD), *options],
                        **bench_args(cfg, workers=cell.workers))
-    env |= {"WLH_MEMORY_CAP_MIB": str(c["cap_mib"]), "WLH_WATCHDOG_SECONDS": str(c["watchdog_seconds"]),
+    env |= {"WLH_MEMORY_CAP_MIB": str(cc.cap_mib), "WLH_WATCHDOG_SECONDS": str(c["watchdog_seconds"]),
             "WLH_WATCHDOG_AFTER_CRASH_SECONDS": str(c["after_crash_seconds"]),
-            "WLH_END_RECORD": str(end_record_path(cfg, cell))}
+            "WLH_END_RECORD": str(end_record_path(cfg, cc))}
     return cmd, env
 
 
-def run(cfg: Config, cell: Cell, max_proofs: int) -> None:
-    cmd, env = command(cfg, cell, max_proofs)
-    d = cell_dir(cfg, cell)
+def run(cfg: Config, cc: CrashCell) -> None:
+    cmd, env = command(cfg, cc)
+    d = cell_dir(cfg, cc)
     d.mkdir(parents=True, exist_ok=True)
-    for p in (run_path(cfg, cell), end_record_path(cfg, cell)):
+    for p in (run_path(cfg, cc), end_record_path(cfg, cc)):
         p.unlink(missing_ok=True)  # the preload appends
     proc = subprocess.run(cmd, env={**os.environ, "O1JS_BACKEND": "wasm", **env}, stdout=sys.stderr, stderr=sys.stderr,
                           timeout=cfg["bench"]["timeout_minutes"] * 60 * 4)
-    result = outcome(run_path(cfg, cell), end_record_path(cfg, cell), proc.returncode)
+    result = outcome(run_path(cfg, cc), end_record_path(cfg, cc), proc.returncode)
     if result["how"] == "preload_refused":
-        raise RuntimeError(f"{cell.name}: the crash preload refused its configuration (see above)")
-    outcome_path(cfg, cell).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
-    print(f"crash {cell.name}: {result['summary']}", file=sys.stderr)
+        raise RuntimeError(f"{cc.name}: the crash preload refused its configuration (see above)")
+    outcome_path(cfg, cc).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    print(f"crash {cc.name}: {result['summary']}", file=sys.stderr)
 
 
 def outcome(run_jsonl: Path, end_record: Path, returncode: int) -> dict:

@@ -12,6 +12,19 @@ from pathlib import Path
 from tabulate import tabulate
 
 from analysis.common.units import mib, pct, signed_mib
+from analysis.forecast.steps import bytelength_growth, steps_text
+
+
+def bytelength_steps(baseline: dict) -> dict:
+    """The untraced baseline's byteLength after compile and each proof, read as steps (analysis.forecast):
+    4 proofs are too few for a rate unless the steps recur every proof."""
+    return bytelength_growth({int(k): v for k, v in (baseline.get("bytes_by_iteration") or {}).items()})
+
+
+def steps_cell(g: dict) -> str:
+    kind = {"steady": f"recurring, {signed_mib(g['per_proof'], 3)}/proof" if g.get("per_proof") is not None else "recurring",
+            "levels_off": "levels off", "not_enough_proofs": "too few proofs for a rate"}[g["kind"]]
+    return f"{steps_text(g, 3)} ({kind})"
 
 
 def _version_key(v: str):
@@ -28,7 +41,7 @@ def comparison(cells: list[dict]) -> dict:
         rows.append({
             "cell": c["cell"], "version": c["version"], "scenario": c["scenario"], "workers": c["workers"],
             "proofs": c["proofs"], "checks_ok": c["checks_ok"],
-            "bytelength_first_proof": b["first_proof_growth"], "bytelength_later_per_proof": b["later_growth_per_proof"],
+            "bytelength_first_proof": b["first_proof_growth"], "bytelength_steps": bytelength_steps(b),
             "live_per_proof": t["live_per_proof"], "live_per_proof_spread": t["live_per_proof_spread"],
             "coverage_with_first": t["coverage"]["with_first_proof"],
             "coverage_without_first": t["coverage"]["without_first_proof"],
@@ -57,8 +70,8 @@ def comparison(cells: list[dict]) -> dict:
                     "spread_after": c["trace"]["live_per_proof_spread"],
                     "predicted_drop": predicted, "measured_drop": measured,
                     "measured_over_predicted": measured / predicted if measured is not None and predicted else None,
-                    "bytelength_later_per_proof_before": base["baseline"]["later_growth_per_proof"],
-                    "bytelength_later_per_proof_after": c["baseline"]["later_growth_per_proof"]}
+                    "bytelength_steps_before": bytelength_steps(base["baseline"]),
+                    "bytelength_steps_after": bytelength_steps(c["baseline"])}
         whatif.append(row)
     return {"rows": rows, "whatif": whatif}
 
@@ -87,14 +100,14 @@ def rows_lines(rows: list[dict]) -> list[str]:
             k, sh = r["per_proof_by_site_kind"], r["site_kind_shares_without_first"]
             table.append([
                 r["version"], r["scenario"], r["workers"], r["proofs"], _m(r["bytelength_first_proof"], 1, True),
-                _m(r["bytelength_later_per_proof"], 3, True),
+                steps_cell(r["bytelength_steps"]),
                 f"{_m(r['live_per_proof'], 4, True)} ± {_m(r['live_per_proof_spread'], 4)}",
                 " / ".join(_m(k.get(kind), 4) for kind in ("objects", "thread_startup", "other")) if k else "n/a",
                 pct(1 - sh["other"]) if sh else "n/a", pct(r["coverage_without_first"]),
                 ", ".join(f"{t['type']} ({_m(t['bytes_per_proof'], 4)})" for t in r["top_leaks"]) or "none",
                 "yes" if r["checks_ok"] else "NO"])
         out.append(tabulate(table, headers=["o1js", "scenario", "workers", "proofs", "byteLength Δ proof 1 MiB",
-                                            "byteLength Δ/proof after MiB (untraced)", "live heap Δ/proof MiB (± s.e.)",
+                                            "byteLength steps after proof 1, MiB (untraced)", "live heap Δ/proof MiB (± s.e.)",
                                             "of which: calls that made objects / thread stacks+TLS / other",
                                             "coverage by site kind", "in tracked objects",
                                             "never dropped in loop: top types (MiB/proof)", "checks"],
@@ -127,8 +140,8 @@ def whatif_lines(whatif: list[dict]) -> list[str]:
             f"{_m(w['live_per_proof_after'], 4, True)} ± {_m(w['spread_after'], 4)} MiB after. "
             f"**Predicted drop {_m(w['predicted_drop'], 4)} MiB/proof, measured drop {_m(w['measured_drop'], 4)} MiB/proof**"
             + (f" (measured / predicted = {w['measured_over_predicted']:.3f})" if w["measured_over_predicted"] is not None else "")
-            + f". Untraced byteLength growth per proof after proof 1: {_m(w['bytelength_later_per_proof_before'], 3, True)} → "
-            f"{_m(w['bytelength_later_per_proof_after'], 3, True)} MiB. In the traced run the mitigation registered "
+            + f". Untraced byteLength steps after proof 1: {steps_cell(w['bytelength_steps_before'])} → "
+            f"{steps_cell(w['bytelength_steps_after'])}. In the traced run the mitigation registered "
             f"{stats.get('registered', '–')} wrappers and freed {stats.get('freed', '–')}; trace checks "
             f"{'pass' if w['checks_ok'] else 'FAIL: ' + ', '.join(w['failed_checks'])}.")
     return out

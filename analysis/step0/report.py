@@ -18,6 +18,8 @@ from analysis.common.jsonl import read_jsonl
 from analysis.common.paths import schema_path
 from analysis.common.stats import linear_fit
 from analysis.common.units import MiB, mib, signed_mib
+from analysis.forecast import forecast, headline
+from analysis.forecast.steps import steps_text
 
 
 @dataclass
@@ -110,11 +112,11 @@ def variation_table(runs: list[Run]) -> str:
         prove = [p["prove_seconds"] for p in r.proofs]
         rows.append([r.path.name, len(r.proofs), mib(r.at(0)["wasm_memory_bytes"]) if r.at(0) else "n/a",
                      mib(last["wasm_memory_bytes"]) if last else "n/a", signed_mib(g.first_proof),
-                     signed_mib(g.per_proof_mean, 2), mib(last["rss"]) if last else "n/a",
+                     signed_mib(g.per_proof_max, 2), mib(last["rss"]) if last else "n/a",
                      f"{sum(prove) / len(prove):.1f}" if prove else "n/a",
                      "yes" if r.verify and r.verify.get("ok") else "no"])
     return tabulate(rows, headers=["run", "proofs", "WASM after compile MiB", "WASM after last proof MiB",
-                                   "first proof Δ MiB", "mean Δ per later proof MiB", "RSS at end MiB",
+                                   "first proof Δ MiB", "largest Δ of a later proof MiB", "RSS at end MiB",
                                    "mean prove s", "last proof verified"], tablefmt="github", disable_numparse=True)
 
 
@@ -175,15 +177,16 @@ def _findings(scenario: str, runs: list[Run]) -> list[str]:
         lines.append(f"The first proof grows WASM memory by {mib(g.first_proof)} MiB "
                      f"({mib(r.at(0)['wasm_memory_bytes'])} → {mib(r.proofs[0]['wasm_memory_bytes'])} MiB).")
     if g.per_proof_mean is not None:
-        lines.append(f"Each later proof adds {signed_mib(g.per_proof_mean, 2)} MiB on average "
-                     f"(min {signed_mib(g.per_proof_min, 2)}, max {signed_mib(g.per_proof_max, 2)}); "
-                     + (f"least-squares slope {signed_mib(g.slope, 2)} MiB/proof"
-                        + (f" ± {mib(g.slope_stderr, 2)}" if g.slope_stderr is not None else "") + "." if g.slope is not None else ""))
-        if g.per_proof_mean > 0:
-            headroom = 4 * 2 ** 30 - r.proofs[-1]["wasm_memory_bytes"]
-            lines.append(f"At that mean rate the 4 GiB ceiling would be reached after about "
-                         f"{int(headroom / g.per_proof_mean):,} more proofs (an extrapolation of byteLength, "
-                         "a high-water mark; Step 3 measures live bytes).")
+        fc = forecast({p["iteration"]: p["wasm_memory_bytes"] for p in [r.at(0) or {}, *r.proofs] if "iteration" in p})
+        st = fc["bytelength"]
+        lines.append(f"After proof 1, byteLength (a high-water mark) grows in steps: {steps_text(st)} "
+                     f"(min {signed_mib(g.per_proof_min, 2)}, max {signed_mib(g.per_proof_max, 2)} MiB per proof). "
+                     + {"steady": f"They recur, so a rate is fair: least-squares {signed_mib(st['per_proof'], 2)} "
+                                  f"± {mib(st['spread'] or 0, 2)} MiB/proof over proofs 1..{st['proofs']}.",
+                        "levels_off": f"None since proof {st['since_proof']}: it levels off over these proofs.",
+                        "not_enough_proofs": "Too few proofs to tell whether they recur: no rate."}[st["kind"]])
+        lines.append(f"Forecast from byteLength alone (`analysis/forecast`): {headline(fc)} Step 3 measures live "
+                     "bytes, which decide whether the growth continues.")
     unsettled = [(x.path.name, s["iteration"]) for x in runs for s in x.samples if not s["settled"]]
     if unsettled:
         lines.append(f"GC settling was NOT enough at {len(unsettled)} sample(s) ({unsettled[:3]}...): the last GC "

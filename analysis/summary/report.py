@@ -12,6 +12,8 @@ from tabulate import tabulate
 
 from analysis.candidate import report as candidate_report
 from analysis.crash import report as crash_report
+from analysis.forecast import forecast, headline
+from analysis.forecast.steps import steps_text
 from analysis.matrix import report as matrix_report
 from analysis.source_patch import compare as routes_compare
 from analysis.analyze.figures import site_kind_shares, tracked_coverage
@@ -241,14 +243,18 @@ def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None,
         md += ["Allocation sites whose live bytes grew most over the loop (tracked or not):", "", _site_table(f), ""]
         if f.get("live_slope") is not None:
             err = f" ± {mib(f['live_slope_stderr'], 4)}" if f.get("live_slope_stderr") is not None else ""
+            fc = forecast({r["iteration"]: r["memory_bytes"] for r in f["rows"]},
+                          {r["iteration"]: r["live_heap_bytes"] for r in f["rows"]})
             md += [f"Live heap grows by {signed_mib(f['live_slope'], 4)}{err} MiB per proof (least squares over proofs "
-                   f"1..{f['proofs']})."
-                   + (f" Extrapolated (an estimate, not a measurement), byteLength would reach 4 GiB after about "
-                      f"{f['proofs_to_ceiling_estimate']:,} more proofs." if f.get("proofs_to_ceiling_estimate") else ""), ""]
-        s0 = (step0.get(s) or [{}])[0].get("growth") or {}
-        if s0.get("per_proof_mean") is not None:
-            md += [f"Step 0 (untraced): byteLength +{mib(s0['first_proof'])} MiB on the first proof, then "
-                   f"{signed_mib(s0['per_proof_mean'], 3)} MiB per proof on average.", ""]
+                   f"1..{f['proofs']}). Forecast (`analysis/forecast`, the live-heap model; an estimate): {headline(fc)}", ""]
+        run0 = (step0.get(s) or [{}])[0]
+        s0 = run0.get("growth") or {}
+        if s0.get("first_proof") is not None and run0.get("wasm_memory_by_iteration"):
+            st = forecast({int(k): v for k, v in run0["wasm_memory_by_iteration"].items()})["bytelength"]
+            md += [f"Step 0 (untraced): byteLength +{mib(s0['first_proof'])} MiB on the first proof, then steps of "
+                   f"{steps_text(st, 4)}: " + {"steady": f"recurring, {signed_mib(st['per_proof'], 3)} MiB per proof.",
+                                               "levels_off": f"none since proof {st['since_proof']} (it levels off).",
+                                               "not_enough_proofs": "too few proofs for a rate."}[st["kind"]], ""]
     md += matrix_lines(matrix)
     md += crash_report.markdown(crash)
     md += candidate_report.markdown(candidate or {}, candidate_pack)

@@ -10,6 +10,8 @@ from tabulate import tabulate
 
 from analysis.analyze.report import plot_decomposition, scenario_section
 from analysis.common.units import mib, signed_mib
+from analysis.forecast import reasoning
+from analysis.forecast.steps import steps_text
 
 # scenario_section was written for Step 3, whose byteLength comes from a separate Step 0 run; here
 # both come from the traced run itself, so the phrases that name Step 0 are reworded.
@@ -30,6 +32,16 @@ def _rate(r: dict, digits: int = 3) -> str:
         return "n/a (needs two proofs after the first)"
     spread = f" ± {mib(r['spread'], digits + 1)}" if r.get("spread") is not None else " (spread: needs 3+ proofs)"
     return f"{signed_mib(r['per_proof'], digits)}{spread} MiB per proof"
+
+
+def bytelength_text(b: dict) -> str:
+    """proof 1 apart, the steps after it, and a rate only where the forecaster found recurring steps."""
+    head = f"first proof {signed_mib(b['first_proof'], 3)} MiB; steps after it: {steps_text(b)}"
+    if b["kind"] == "steady":
+        return head + f"; they recur: {_rate(b)}"
+    if b["kind"] == "levels_off":
+        return head + f"; none since proof {b['since_proof']}: it levels off"
+    return head + f"; not enough proofs to tell whether they recur ({b['more_proofs_needed']} more needed), so no rate"
 
 
 def _threads(rec: dict) -> str:
@@ -58,12 +70,9 @@ def headline(s: dict) -> list[str]:
         return ["- Fewer than two snapshots: no growth can be measured (did the program prove anything?)."]
     out.append(f"- Live heap (bytes allocated and not freed): first proof {signed_mib(s['live']['first_proof'], 3)} MiB, "
                f"then {_rate(s['live'])}.")
-    out.append(f"- WASM memory (byteLength, a high-water mark): first proof {signed_mib(s['bytelength']['first_proof'], 3)} "
-               f"MiB, then {_rate(s['bytelength'])}.")
-    ceil = [f"{v:,} more proofs by the {k} rate" for k, v in (("live-heap", s["live"]["proofs_to_ceiling"]),
-                                                               ("byteLength", s["bytelength"]["proofs_to_ceiling"])) if v]
-    if ceil:
-        out.append(f"- At that pace the 4 GiB ceiling is {' and '.join(ceil)} away (an extrapolation, not a measurement).")
+    out.append(f"- WASM memory (byteLength, a high-water mark that grows in steps): {bytelength_text(s['bytelength'])}.")
+    out.append(f"- Forecast: {s['forecast_headline']}")
+    out += [f"  - {line}" for line in reasoning(s["forecast"], bytelength=False)]
     leaks = [r for r in s["never_dropped_in_loop"] if r["bytes"] > 0][:5]
     if leaks:
         out.append("- Objects created after the baseline snapshot and never dropped (what leaks), by type:")

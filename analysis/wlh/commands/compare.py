@@ -7,34 +7,18 @@ from pathlib import Path
 
 from analysis.wlh import comparison
 from analysis.wlh.errors import WlhError
-from analysis.wlh.rundir import open_run
-
-
-def load_summary(path: Path) -> dict:
-    """The run's summary: from its report.json when that is newer than the log, else parsed now."""
-    from analysis.wlh.summary import SUMMARY_VERSION, analyze, summarize  # the parser: only when needed
-
-    run = open_run(path)
-    cached = run.folder / "report.json"
-    if run.path.is_dir() and cached.is_file() and cached.stat().st_mtime >= run.log.stat().st_mtime:
-        try:
-            s = json.loads(cached.read_text())["summary"]
-            if s.get("summary_version") == SUMMARY_VERSION:
-                return s
-        except (ValueError, KeyError):
-            pass
-    result, f = analyze(run)
-    return summarize(run, result, f)
 
 
 class CompareCommand:
     name = "compare"
     help = "two runs of one program side by side (baseline, candidate) with a verdict"
     description = """\
-Put two runs of the same program side by side: live-heap and byteLength growth per proof (with their
-spread), the first proof's growth, bytes never dropped per type, proofs to the 4 GiB ceiling; then one
-verdict line that says what changed, by how much, and whether the change exceeds twice the combined spread.
-Prints Markdown on stdout; --out also writes it to a file, --json the figures."""
+Put two runs of the same program side by side: the forecast (does it reach the 4 GiB ceiling, and in which
+proof, or does it level off), live-heap growth per proof (with its spread), the first proof's growth,
+byteLength as steps (a rate only where they recur), bytes never dropped per type; then one verdict line that
+says whether the candidate still crashes, what changed, by how much, and whether the change exceeds twice the
+combined spread. Runs of different programs (program and arguments, snapshot mode, worker threads, key cache)
+are refused unless --allow-different. Prints Markdown on stdout; --out also writes it, --json the figures."""
     epilog = """\
 example (is the leak gone in my build?):
   wlh run --o1js 2.15.0          --out runs/base -- node prove.mjs
@@ -46,13 +30,20 @@ example (is the leak gone in my build?):
         p.add_argument("candidate", type=Path, metavar="CANDIDATE", help="run directory (or trace log) to judge")
         p.add_argument("--out", type=Path, metavar="FILE.md", help="also write the Markdown here")
         p.add_argument("--json", type=Path, metavar="FILE", help="write the figures and the verdict as JSON")
+        p.add_argument("--allow-different", action="store_true",
+                       help="compare even when the run records say the programs or settings differ")
 
     def run(self, args: argparse.Namespace) -> int:
+        from analysis.wlh.summary import load_summary  # the parser: only when needed
+
         base, cand = load_summary(args.baseline), load_summary(args.candidate)
         if base["snapshots"] < 2 or cand["snapshots"] < 2:
             which = args.baseline if base["snapshots"] < 2 else args.candidate
             raise WlhError(f"{which}: fewer than two snapshots, nothing to compare")
         c = comparison.compare(base, cand)
+        if c["differences"] and not args.allow_different:
+            raise WlhError(f"{args.baseline} and {args.candidate} are not runs of the same program ("
+                           + "; ".join(c["differences"]) + "); rerun one of them, or pass --allow-different")
         text = comparison.markdown(base, cand, c)
         print(text)
         if args.out:
