@@ -145,6 +145,16 @@ G.add(Step("trace_overhead",
                    "pairs": T["overhead_pairs"], "iterations": T["overhead_iterations"]},
            outputs=[r(OVERHEAD)]))
 
+GUARD_OVERHEAD = CFG.artifacts / "guard" / "overhead.json"
+G.add(Step("guard_overhead",
+           [f"{sys.executable} -m analysis.guard.overhead --pairs {T['overhead_pairs']} "
+            f"--iterations {T['overhead_iterations'] + 1} --out {r(GUARD_OVERHEAD)}"],
+           doc="Guard benchmark: prove time with the guard / without, alternating runs in one pipeline run",
+           inputs=[*BENCH_JS, *files("bench/guard/*.cjs", "analysis/guard/overhead.py")],
+           params={"bench": {k: b[k] for k in ("workers", "cache", "circuit_rows", "settle_turns")},
+                   "pairs": T["overhead_pairs"], "iterations": T["overhead_iterations"] + 1},
+           outputs=[r(GUARD_OVERHEAD)], after=["node_deps"]))
+
 # ---------------------------------------------------------------- Step 3 and the Step 2 report
 RESULTS = {s: step3_steps.result_path(CFG, s) for s in T["scenarios"]}
 G.add(Step("analyze", [(step3_steps.analyze, [CFG])],
@@ -208,7 +218,7 @@ G.add(Step("step2_report",
 # ---------------------------------------------------------------- Crash horizon
 CRASH_CELLS = crash_tasks.cells(CFG, MATRIX_CELLS)
 CRASH_CODE = {"predict": files("analysis/crash/predict.py", "analysis/forecast/*.py"),
-              "run": [*BENCH_JS, *files("bench/crash/*.cjs"), *([r(matrix_steps.PRELOAD)] if any(c.mitigation for c in CRASH_CELLS) else [])]}
+              "run": [*BENCH_JS, *files("bench/guard/*.cjs"), *([r(matrix_steps.PRELOAD)] if any(c.mitigation for c in CRASH_CELLS) else [])]}
 for step in crash_tasks.steps_for(CFG, CRASH_CELLS, ROOT, code=CRASH_CODE):
     G.add(step)
 CRASH_HORIZON = CFG.artifacts / "crash" / "horizon.json"
@@ -223,7 +233,7 @@ G.add(Step("crash_report", [(crash_report.write, [CRASH_FILES, CRASH_HORIZON])],
 # ---------------------------------------------------------------- A candidate fix, end to end with wlh
 # What `wlh run` executes (a change here reruns the proving runs); reporting code is listed apart, so that a
 # report or forecast change reruns no proving.
-WLH_RUN_CODE = files("bench/wlh-loop.mjs", "bench/lib/*.mjs", "bench/wlh/*.mjs", "analysis/wlh/runner.py",
+WLH_RUN_CODE = files("bench/wlh-loop.mjs", "bench/lib/*.mjs", "bench/wlh/*.mjs", "bench/guard/*.cjs", "analysis/wlh/runner.py",
                      "analysis/wlh/spec.py", "analysis/wlh/traced.py", "analysis/wlh/paths.py", "analysis/wlh/errors.py",
                      "analysis/wlh/commands/run.py")
 FORECAST = files("analysis/forecast/*.py")

@@ -24,7 +24,7 @@ def setup(c):
 # step waits for, and released them in no fixed order), and the crash cells (a 50-proof capped run after its
 # baseline) started last in a forced run of session 4, after about two hours, leaving one core for their tail.
 HEAVY = ["crash", "candidate", "step0", "trace", "matrix"]
-ALONE = ["trace_overhead"]
+ALONE = ["trace_overhead", "guard_overhead"]
 QUICK = ("bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 trace.overhead_pairs=1 "
          "matrix.versions=[2.15.0] matrix.workers=[1] matrix.scenarios=[trivial] matrix.extra_cells=[] "
          "matrix.iterations=3 matrix.whatif=[2.15.0/trivial/w1+free-wrapped-polycomm] crash.cells={} candidate.scenarios=[] "
@@ -82,7 +82,7 @@ def lint(c):
     c.run(".venv/bin/python -m compileall -q analysis dodo.py tasks.py")
     c.run(".venv/bin/python -c 'from analysis import config; config.load()'")
     c.run("node --check bench/prove-loop.mjs && node --check bench/tracer/wlh-tracer.cjs "
-          "&& node --check bench/mitigations/preload.cjs && for f in bench/wlh/*.mjs bench/crash/*.cjs; "
+          "&& node --check bench/mitigations/preload.cjs && for f in bench/wlh/*.mjs bench/guard/*.cjs; "
           "do node --check $f || exit 1; done")
 
 

@@ -92,7 +92,7 @@ def test_growth_verdict_and_markdown(tmp_path):
 
 
 def test_committed_end_records_follow_their_schema():
-    """The crash preload's records in artifacts/crash/ are what schemas/crash-event.schema.json describes."""
+    """The guard's records of the crash cells (artifacts/crash/) are what schemas/crash-event.schema.json describes."""
     import jsonschema
 
     from analysis.common.jsonl import read_jsonl
@@ -103,7 +103,7 @@ def test_committed_end_records_follow_their_schema():
     assert records, "no committed end records"
     for path in records:
         lines = read_jsonl(path).records
-        assert lines[0]["event"] == "preload", path
+        assert lines[0]["event"] == "guard", path
         for n, line in enumerate(lines, 1):
             errors = [e.message for e in validator.iter_errors(line)]
             assert not errors, f"{path.name} of {path.parent.name}, line {n}: {errors}"

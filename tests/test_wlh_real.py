@@ -120,3 +120,24 @@ def test_leak_gate_of_the_docs_passes_the_candidate_and_fails_the_release(capsys
     lines = out.strip().splitlines()
     assert code == 1 and len(lines) == 1 and lines[0].startswith("wlh check: FAIL ")
     assert "live-heap growth +0.0" in lines[0] and "over the budget 0.0100 by" in lines[0]
+
+
+def test_a_run_that_reaches_its_cap_ends_by_the_guard_and_is_still_reported(capsys, monkeypatch, runs):
+    """Under --cap 250 (MiB) the first proof cannot get its buffers (the program needs about 277 MiB): a rayon
+    worker's allocation fails, the guard ends the program with code 86 instead of a hang, and what was traced
+    before the fault is still parsed and reported."""
+    monkeypatch.setenv("WLH_CACHE", str(runs / "cache"))
+    script = runs / "prog.mjs"
+    script.write_text(ESM)
+    out = runs / "capped"
+    code, _, err = wlh(capsys, "run", "--o1js", spec.pinned_version(), "--workers", "1", "--cap", "250",
+                       "--out", out, "--", "node", script, "2")
+    assert code == 86, err
+    assert "wlh: the guard ended the program with code 86 (worker_error, out_of_memory, in proof 1)" in err
+    g = json.loads((out / "run.json").read_text())["guard"]
+    assert g["ceiling_bytes"] == 4000 * 65536 and g["ended_by_guard"]["via"] == "inspector"
+    assert (g["crash"]["how"], g["crash"]["cause"], g["crash"]["proof"]) == ("worker_error", "out_of_memory", 1)
+    code, stdout, err = wlh(capsys, "report", out)
+    assert code == 0, err
+    md = (out / "report.md").read_text()
+    assert "worker_error (out_of_memory) in proof 1: RuntimeError unreachable; ended by the guard with code 86" in md

@@ -91,7 +91,8 @@ def markdown(h: dict | None) -> list[str]:
         return []
     md = ["## Crash horizon: does the process die, and does removing the leak stop it?", "",
           "Untraced runs of the benchmark with o1js's shared WebAssembly.Memory given a lower maximum "
-          "(`crash.cells`, applied by `bench/crash/preload.cjs` where the glue creates the memory), proving until "
+          "(`crash.cells`, applied by the guard, `bench/guard/guard.cjs`, where the glue creates the memory; the guard also ends a run "
+          "5 s after a rayon worker dies), proving until "
           "the cap ends the run or `max proofs` are done. **Forecast** is made before the capped run by the one "
           "forecaster that `wlh report`/`wlh compare` use (`analysis/forecast/`), from the same cell's 4-proof "
           "matrix runs: the live-heap model (steady live-heap slope, plus what a proof needs above the live heap "

@@ -148,9 +148,13 @@ WEAKNESSES = """## Weaknesses of the method, and how to remove them
   rates are least-squares slopes over proofs 1..N of one traced run per cell; the untraced baseline of the
   same cell gives byteLength. Where the spread is 0, every proof after the first added exactly the same bytes.
   byteLength, unlike the live heap, grows in steps (only when a request is larger than every free chunk), so
-  over so few proofs its per-proof figure counts steps rather than measuring a rate; with several workers, whose
-  interleaving shapes the free space, those steps differ from run to run. The crash cells follow byteLength over
-  up to 50 proofs.
+  the tables list its steps and give a rate only where they recur (`analysis/forecast/`); with several workers,
+  whose interleaving shapes the free space, those steps differ from run to run. The crash cells follow byteLength
+  over up to 50 proofs.
+- **Forecasts are estimates.** A proof number "to the ceiling" comes from a model (the steady live-heap slope plus
+  what a proof needs above the live heap, and its drift with fragmentation, all measured over a few proofs): it
+  assumes the leak stays steady and fragmentation keeps its pace. The crash cells test it against crashes that
+  really happened (the table above gives the error in proofs); nothing has been run to the real 4 GiB ceiling.
 """
 
 

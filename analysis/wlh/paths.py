@@ -8,6 +8,7 @@ from analysis.common.paths import BENCH, ROOT
 
 PRELOAD = BENCH / "wlh" / "preload.mjs"
 PREPARE = BENCH / "wlh" / "prepare.mjs"
+GUARD = BENCH / "guard" / "guard.cjs"   # the same guard users load into services (README)
 # What the instrumented copy is made with: a change to any of them makes a new copy.
 TOOL_FILES = [BENCH / "instrument" / "instrument-wasm.mjs", BENCH / "instrument" / "make-traced-copy.mjs",
               BENCH / "tracer" / "wlh-tracer.cjs", PREPARE]
@@ -16,6 +17,7 @@ TOOL_FILES = [BENCH / "instrument" / "instrument-wasm.mjs", BENCH / "instrument"
 RUN_RECORD = "run.json"
 TRACE_LOG = "trace.log"
 SAMPLES = "samples.jsonl"
+GUARD_RECORD = "guard.jsonl"
 
 
 def cache_root() -> Path:

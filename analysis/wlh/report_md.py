@@ -44,6 +44,17 @@ def bytelength_text(b: dict) -> str:
     return head + f"; not enough proofs to tell whether they recur ({b['more_proofs_needed']} more needed), so no rate"
 
 
+def _guard(g: dict | None) -> str:
+    if not g:
+        return "not loaded"
+    ceiling = f"ceiling {mib(g['ceiling_bytes'], 0)} MiB" + (" (--cap)" if g.get("cap_mib") else "") if g.get("ceiling_bytes") else "no WASM memory seen"
+    c, end = g.get("crash"), g.get("ended_by_guard")
+    if not c:
+        return f"loaded, {ceiling}; no fault"
+    text = f"{c['how']} ({c.get('cause')}) in proof {c.get('proof')}: {c.get('error_name') or ''} {c.get('message')}".replace("  ", " ")
+    return f"{ceiling}; {text}" + (f"; ended by the guard with code {end['exit_code']}" if end else "")
+
+
 def _threads(rec: dict) -> str:
     used = (rec.get("preload") or {}).get("threads_used")
     how = "set by --workers" if rec.get("workers") is not None else "the program's choice"
@@ -60,6 +71,7 @@ def run_table(run, s: dict) -> str:
             ["snapshots", f"{s['snapshots']} ({rec.get('snapshot', 'n/a')} mode)"],
             ["o1js key cache", rec.get("key_cache", "n/a")],
             ["proofs", s["proofs"]], ["exit code", rec.get("exit_code", "n/a")],
+            ["guard", _guard(rec.get("guard"))],
             ["seconds", rec.get("seconds", "n/a")]]
     return tabulate(rows, headers=["run", ""], tablefmt="github", disable_numparse=True)
 

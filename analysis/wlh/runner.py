@@ -21,7 +21,7 @@ from pathlib import Path
 
 from analysis.common.jsonl import read_jsonl
 from analysis.wlh.errors import WlhError
-from analysis.wlh.paths import PRELOAD, RUN_RECORD, SAMPLES, TRACE_LOG, display_path
+from analysis.wlh.paths import GUARD, GUARD_RECORD, PRELOAD, RUN_RECORD, SAMPLES, TRACE_LOG, display_path
 from analysis.wlh.spec import O1jsSource
 from analysis.wlh.traced import TracedCopy
 
@@ -36,6 +36,8 @@ class RunOptions:
     workers: int | None
     key_cache: str            # fresh | home
     label: str
+    guard: bool = True        # load bench/guard/guard.cjs (a fault ends the program with code 86, recorded)
+    cap_mib: float | None = None  # lower the WASM memory ceiling (the guard's WLH_MEMORY_CAP_MIB)
 
 
 def check_command(command: list[str]) -> Path | None:
@@ -76,10 +78,11 @@ def check_node_version(node: str) -> str:
     return version
 
 
-def node_command(command: list[str]) -> list[str]:
+def node_command(command: list[str], guard: bool = True) -> list[str]:
     check_node_version(command[0])
     flags = ["--expose-gc"] + ([CLEANUP_SOME] if node_has(CLEANUP_SOME, command[0]) else [])
-    return [command[0], *flags, "--import", PRELOAD.as_uri(), *command[1:]]
+    return [command[0], *flags, "--import", PRELOAD.as_uri(), *(["--require", str(GUARD)] if guard else []),
+            *command[1:]]
 
 
 def prepare_out(out: Path, force: bool) -> None:
@@ -88,7 +91,7 @@ def prepare_out(out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise WlhError(f"--out {out}: not empty (pass --force to replace its run)")
-        for name in (RUN_RECORD, TRACE_LOG, SAMPLES):
+        for name in (RUN_RECORD, TRACE_LOG, SAMPLES, GUARD_RECORD):
             (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -106,13 +109,19 @@ def run(opts: RunOptions, src: O1jsSource, traced: TracedCopy) -> tuple[int, dic
                 "WLH_CREATION_SITES": "1", "O1JS_BACKEND": "wasm"})
     if opts.workers is not None:
         env["WLH_WORKERS"] = str(opts.workers)
+    for k in [k for k in env if k.startswith("WLH_GUARD") or k in ("WLH_MEMORY_CAP_MIB", "WLH_WATCHDOG_SECONDS")]:
+        del env[k]  # the guard's settings are wlh's (--guard, --cap), not whatever the shell had
+    if opts.guard:
+        env["WLH_GUARD_RECORD"] = str(out / GUARD_RECORD)
+        if opts.cap_mib is not None:
+            env["WLH_MEMORY_CAP_MIB"] = f"{opts.cap_mib:g}"
     key_cache = None
     if opts.key_cache == "fresh":
         # o1js keeps compiled keys in $XDG_CACHE_HOME/o1js; its state changes WASM memory (cold vs warm), so
         # each run starts from an empty one and never writes the user's.
         key_cache = tempfile.mkdtemp(prefix="wlh-keys-")
         env["XDG_CACHE_HOME"] = key_cache
-    cmd = node_command(opts.command)
+    cmd = node_command(opts.command, opts.guard)
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     try:
@@ -130,11 +139,26 @@ def run(opts: RunOptions, src: O1jsSource, traced: TracedCopy) -> tuple[int, dic
         "workers": opts.workers, "snapshot": opts.snapshot, "key_cache": opts.key_cache,
         "node_flags": cmd[1:cmd.index("--import")],
         "started": started.isoformat(timespec="seconds"), "seconds": round(seconds, 1), "exit_code": code,
-        "files": {"trace_log": TRACE_LOG, "samples": SAMPLES},
+        "files": {"trace_log": TRACE_LOG, "samples": SAMPLES, **({"guard": GUARD_RECORD} if opts.guard else {})},
+        "guard": guard_end(out / GUARD_RECORD, opts) if opts.guard else None,
         **end_of_samples(out / SAMPLES),
     }
     (out / RUN_RECORD).write_text(json.dumps(record, indent=1) + "\n")
     return code, record
+
+
+def guard_end(path: Path, opts: "RunOptions") -> dict:
+    """What the guard saw (bench/guard/guard.cjs): the first crash (the cause) and how the process ended."""
+    events = read_jsonl(path, strict=False).records if path.exists() else []
+    crash = next((e for e in events if e.get("event") == "crash"), None)
+    end = next((e for e in events if e.get("event") == "guard_exit"), None)
+    warn_ = next((e for e in events if e.get("event") == "near_ceiling"), None)
+    cap = next((e for e in events if e.get("event") == "memory_cap"), {})
+    keep = ("how", "cause", "fault", "proof", "export", "error_name", "message", "wasm_memory_bytes", "ceiling_bytes")
+    return {"cap_mib": opts.cap_mib, "ceiling_bytes": (cap.get("maximum_pages") or 0) * 65536 or None,
+            "crash": {k: crash.get(k) for k in keep} if crash else None,
+            "ended_by_guard": {k: end.get(k) for k in ("reason", "exit_code", "via")} if end else None,
+            "near_ceiling": {k: warn_.get(k) for k in ("share", "proofs_done", "per_proof_bytes", "proofs_left")} if warn_ else None}
 
 
 def end_of_samples(path: Path) -> dict:

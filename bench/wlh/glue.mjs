@@ -5,43 +5,10 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
+// One implementation with the guard: finding the glue and wrapping its prover exports.
+const shared = require('../guard/glue.cjs');
 
-const GLUE_REQUEST = /(^|[\\/])(kimchi_wasm|plonk_wasm)(\.cjs)?$/;
-// A pickles proof ends with one wrap proof (Fq, "tock"), made after one step proof (Fp, "tick").
-// Both layouts (kimchi_wasm, plonk_wasm) use these names.
-export const STEP_PROVER = 'caml_pasta_fp_plonk_proof_create';
-export const WRAP_PROVER = 'caml_pasta_fq_plonk_proof_create';
-
-export function onGlueLoad(callback) {
-  const Module = require('node:module');
-  const load = Module._load;
-  let seen = false;
-  Module._load = function (request) {
-    const exports = load.apply(this, arguments);
-    if (!seen && GLUE_REQUEST.test(request)) {
-      seen = true;
-      callback(exports, request);
-    }
-    return exports;
-  };
-}
-
-// Replace glue[name] by a function that calls before(name) and, once it returned (or its promise
-// settled), after(name, seconds). A throw is passed on without after(). Returns false if absent.
-export function wrapExport(glue, name, { before = () => {}, after = () => {} }) {
-  const original = glue[name];
-  if (typeof original !== 'function') return false;
-  glue[name] = function (...args) {
-    before(name);
-    const t = performance.now();
-    const ret = original.apply(this, args);
-    const done = () => after(name, (performance.now() - t) / 1000);
-    if (ret && typeof ret.then === 'function') return ret.then((v) => (done(), v));
-    done();
-    return ret;
-  };
-  return true;
-}
+export const { STEP_PROVER, WRAP_PROVER, onGlueLoad, wrapExport } = shared;
 
 // The rayon pool size: o1js passes max(1, cores - 1) unless the program called setNumberOfWorkers.
 // Tells `seen` what the program asked for and passes `workers` instead (null: the program's choice).

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from analysis.wlh import runner, spec, traced
+from analysis.wlh.errors import WlhError
 from analysis.wlh.paths import RUN_RECORD, TRACE_LOG
 
 SNAPSHOT = re.compile(r"^(proof|manual|every:\d+(\.\d+)?)$")
@@ -15,6 +16,16 @@ def snapshot_mode(text: str) -> str:
     if not SNAPSHOT.match(text) or (text.startswith("every:") and float(text[6:]) <= 0):
         raise argparse.ArgumentTypeError(f"'{text}': expected proof, every:SECONDS or manual")
     return text
+
+
+def positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = 0.0
+    if not 0 < x <= 4096:
+        raise argparse.ArgumentTypeError(f"'{text}': expected a number of MiB above 0, at most 4096")
+    return x
 
 
 def positive_int(text: str) -> int:
@@ -65,6 +76,11 @@ example:
                        help="o1js's compiled-key cache: fresh = an empty one per run (default; memory depends on "
                             "it), home = the program's usual one")
         p.add_argument("--label", help="name of the run in reports (default: the script's name)")
+        p.add_argument("--no-guard", dest="guard", action="store_false",
+                       help="do not load the guard (by default a WASM fault, e.g. out of memory in a rayon worker, "
+                            "ends the program within 5 s with exit code 86 instead of hanging; guard.jsonl says why)")
+        p.add_argument("--cap", type=positive_float, metavar="MIB",
+                       help="lower o1js's WASM memory ceiling to MIB (default 4096) to reach it in fewer proofs")
         p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- node SCRIPT [ARGS]",
                        help="the program, after --")
 
@@ -79,8 +95,11 @@ example:
         note = f" [{'; '.join(src.notes)}]" if src.notes else ""
         runner.warn(f"o1js {src.version} ({src.kind} {src.spec}){note}{' (cached copy)' if copy.reused else ''}; "
                     f"recording into {out}")
+        if args.cap is not None and not args.guard:
+            raise WlhError("--cap is applied by the guard: drop --no-guard")
         opts = runner.RunOptions(command=command, out=out, snapshot=args.snapshot, workers=args.workers,
-                                 key_cache=args.key_cache, label=args.label or (script.name if script else "program"))
+                                 key_cache=args.key_cache, label=args.label or (script.name if script else "program"),
+                                 guard=args.guard, cap_mib=args.cap)
         code, record = runner.run(opts, src, copy)
         loaded = (record.get("preload") or {}).get("glue_loaded")
         if not loaded and code != 0:
@@ -96,6 +115,12 @@ example:
         n = record["proofs"]
         runner.warn(f"{record['snapshots']} snapshot(s), {n} proof{'' if n == 1 else 's'}, trace log {size / 2 ** 20:.1f} MiB; "
                     f"run record {out / RUN_RECORD}; next: wlh report {out}")
-        if code != 0 and loaded:
+        ended = ((record.get("guard") or {}).get("ended_by_guard") or {})
+        crash = (record.get("guard") or {}).get("crash") or {}
+        if ended:
+            runner.warn(f"the guard ended the program with code {ended['exit_code']} ({crash.get('how')}, "
+                        f"{crash.get('cause')}, in proof {crash.get('proof')}): the trace up to that point is kept; "
+                        f"{out / 'guard.jsonl'} says more")
+        elif code != 0 and loaded:
             runner.warn(f"the program exited with code {code} (the trace up to that point is kept)")
         return code

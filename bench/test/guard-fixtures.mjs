@@ -1,5 +1,6 @@
-// Fixtures of the crash-preload tests: a small wasm module that behaves like the Rust allocator at the
-// memory ceiling, and a runner that starts node with the preload and reads the end record back.
+// Fixtures of the guard's tests: a small wasm module that behaves like the Rust allocator at the memory
+// ceiling, a stand-in for o1js's glue (its two prover exports), and a runner that starts node with the guard
+// and reads its record back.
 import binaryen from 'binaryen';
 import { after } from 'node:test';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const preload = path.join(here, '..', 'crash', 'preload.cjs');
+export const guard = path.join(here, '..', 'guard', 'guard.cjs');
 
 // Imports a shared memory declared with maximum 65536 pages, as kimchi_wasm_bg.wasm does, and exports
 // grow_or_abort(pages): memory.grow, then `unreachable` if it returned -1 — what dlmalloc + Rust's
@@ -43,14 +44,29 @@ export function workdir(files) {
   return dir;
 }
 
-// Runs `node [--require preload] script args` in dir; returns status, signal, output and the end record.
-export function run(dir, script, { env = {}, args = [], withPreload = true, timeout = 30000 } = {}) {
-  const record = path.join(dir, 'end.jsonl');
+// A stand-in for o1js's wasm-bindgen glue, required as './kimchi_wasm.cjs': its wrap prover export grows the
+// memory it is given by `pages` per call, as a proof that leaks would, then calls `during()` if given (from
+// inside the prover call, as o1js's main thread waits inside it for the rayon workers).
+export const fakeGlue = `
+let memory = null;
+exports.setMemory = (m) => { memory = m; };
+exports.caml_pasta_fp_plonk_proof_create = () => 'step';
+exports.caml_pasta_fq_plonk_proof_create = (pages, during) => { memory.grow(pages); if (during) during(); return 'wrap'; };
+`;
+
+const GUARD_ENV = ['WLH_GUARD', 'WLH_GUARD_RECORD', 'WLH_GUARD_EXIT_CODE', 'WLH_GUARD_GRACE_SECONDS', 'WLH_GUARD_WARN_AT',
+  'WLH_MEMORY_CAP_MIB', 'WLH_WATCHDOG_SECONDS', 'WLH_PROGRESS_FILE'];
+
+const readEvents = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : null);
+
+// Runs `node [--require guard] script args` in dir; returns status, signal, output and the record (the file
+// WLH_GUARD_RECORD names, else the guard's default wlh-guard-<pid>.jsonl).
+export function run(dir, script, { env = {}, args = [], withGuard = true, timeout = 30000 } = {}) {
   const t = Date.now();
-  const p = spawnSync(process.execPath, [...(withPreload ? ['--require', preload] : []), script, ...args], {
+  const p = spawnSync(process.execPath, [...(withGuard ? ['--require', guard] : []), script, ...args], {
     cwd: dir, encoding: 'utf8', timeout, killSignal: 'SIGKILL',
-    env: { ...process.env, WLH_MEMORY_CAP_MIB: '', WLH_END_RECORD: '', WLH_WATCHDOG_SECONDS: '', WLH_WATCHDOG_AFTER_CRASH_SECONDS: '', WLH_PROGRESS_FILE: '', ...env },
+    env: { ...process.env, ...Object.fromEntries(GUARD_ENV.map((k) => [k, ''])), ...env },
   });
-  const events = fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : null;
-  return { status: p.status, signal: p.signal, stdout: p.stdout, stderr: p.stderr, events, record, seconds: (Date.now() - t) / 1000, error: p.error };
+  const record = path.join(dir, env.WLH_GUARD_RECORD || `wlh-guard-${p.pid}.jsonl`);
+  return { status: p.status, signal: p.signal, stdout: p.stdout, stderr: p.stderr, events: readEvents(record), record, seconds: (Date.now() - t) / 1000, error: p.error };
 }

@@ -1,4 +1,4 @@
-// Appends events to the end record (JSON Lines) from any thread of the process.
+// Appends events to the guard's record (JSON Lines) from any thread of the process.
 // Each line is one writeSync on an O_APPEND descriptor: it reaches the kernel before the call returns
 // (so a SIGKILL right after cannot lose it) and lines from several threads never interleave.
 'use strict';
@@ -7,7 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { threadId } = require('node:worker_threads');
 
-// The main thread's preload sets WLH_CRASH_T0 (ms since the epoch) before any worker starts; workers
+// The main thread's guard sets WLH_CRASH_T0 (ms since the epoch) before any worker starts; workers
 // inherit the environment, so every thread measures `t` from the same instant.
 const loaded = Date.now();
 
@@ -35,17 +35,21 @@ function seconds() {
   return +((Date.now() - t0) / 1000).toFixed(3);
 }
 
-function openRecord(file) {
+// Events a guard writes even when the record is kept only for when there is something to say (eager false).
+const ALWAYS = new Set(['crash', 'near_ceiling', 'guard_exit', 'guard_kill']);
+
+// emit(obj, force): writes one line; with eager false only ALWAYS events and forced ones are written.
+function openRecord(file, eager = true) {
   let fd = null;
-  return function emit(obj) {
+  return function emit(obj, force = false) {
     const line = JSON.stringify({ ...obj, t: seconds(), pid: process.pid, thread: threadId }) + '\n';
-    if (!file) return line;
+    if (!file || !(eager || force || ALWAYS.has(obj.event))) return line;
     try {
       if (fd === null) fd = fs.openSync(file, 'a');
       fs.writeSync(fd, line);
     } catch (err) {
       // The record is a by-product: never turn a failing write into a second crash.
-      try { fs.writeSync(2, `[wlh-crash] cannot write the end record: ${err.message}\n`); } catch {}
+      try { fs.writeSync(2, `[wlh-guard] cannot write the record: ${err.message}\n`); } catch {}
     }
     return line;
   };

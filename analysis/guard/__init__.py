@@ -1,0 +1,1 @@
+"""The guard (bench/guard/guard.cjs) seen from Python: its overhead benchmark."""
