@@ -18,6 +18,7 @@ from analysis.common.paths import ROOT, rel_path
 from analysis.crash import report as crash_report
 from analysis.crash import run as crash_run
 from analysis.crash import tasks as crash_tasks
+from analysis.crash.cells import crash_cells
 from analysis.inventory.binary_step import build_binary_inventory
 from analysis.inventory.report import write_reports
 from analysis.inventory.source_step import build_source_inventory
@@ -189,7 +190,7 @@ MATRIX_COMPARISON = CFG.artifacts / "matrix" / "comparison.json"
 CELL_FILES = [r(matrix_steps.summary_path(CFG, c)) for c in MATRIX_CELLS]
 G.add(Step("matrix_report", [(matrix_report.write_comparison, [CELL_FILES, MATRIX_COMPARISON])],
            doc="Release matrix compared: per-cell figures and each what-if cell against its plain cell",
-           inputs=[*CELL_FILES, *files("analysis/matrix/report.py")], outputs=[r(MATRIX_COMPARISON)]))
+           inputs=[*CELL_FILES, *files("analysis/matrix/report.py", "analysis/forecast/steps.py")], outputs=[r(MATRIX_COMPARISON)]))
 OLDER = [r(matrix_steps.summary_path(CFG, c)) for c in MATRIX_CELLS
          if c.version != CFG["o1js_version"] and c.scenario == "trivial" and not c.mitigation]
 # The source route's parsed runs are made by hand on a machine with the upstream toolchain
@@ -216,7 +217,7 @@ G.add(Step("step2_report",
            outputs=[r(REPORTS / "STEP_2.md")]))
 
 # ---------------------------------------------------------------- Crash horizon
-CRASH_CELLS = crash_tasks.cells(CFG, MATRIX_CELLS)
+CRASH_CELLS = crash_cells(CFG, MATRIX_CELLS)
 CRASH_CODE = {"predict": files("analysis/crash/predict.py", "analysis/forecast/*.py"),
               "run": [*BENCH_JS, *files("bench/guard/*.cjs"), *([r(matrix_steps.PRELOAD)] if any(c.mitigation for c in CRASH_CELLS) else [])]}
 for step in crash_tasks.steps_for(CFG, CRASH_CELLS, ROOT, code=CRASH_CODE):

@@ -1,7 +1,13 @@
 """Crash horizon arithmetic on small records the tests write: prediction, outcome of a capped run, verdict."""
 import json
 
+import pytest
+
+from analysis.common import config as config_mod
+from analysis.common.config import ConfigError
+from analysis.crash.cells import crash_cells
 from analysis.crash.predict import predict
+from analysis.matrix.cells import cells as matrix_cells
 from analysis.crash.report import growth, horizon, markdown
 from analysis.crash.run import outcome
 
@@ -107,3 +113,15 @@ def test_committed_end_records_follow_their_schema():
         for n, line in enumerate(lines, 1):
             errors = [e.message for e in validator.iter_errors(line)]
             assert not errors, f"{path.name} of {path.parent.name}, line {n}: {errors}"
+
+
+def test_crash_cells_with_their_own_cap():
+    cfg = config_mod.load(env={"WLH_SET": """crash.cells='{"2.15.0/recursive/w1": 40, "2.15.0/recursive/w1@750": 30}'"""})
+    plain, other = crash_cells(cfg, matrix_cells(cfg))
+    assert (plain.name, plain.id, plain.cap_mib, plain.max_proofs) == ("2.15.0/recursive/w1", "2.15.0-recursive-w1", 800, 40)
+    assert (other.name, other.id, other.cap_mib) == ("2.15.0/recursive/w1@750", "2.15.0-recursive-w1-cap750", 750)
+    for bad, says in [('{"2.15.0/recursive/w1@5000": 3}', "outside 1..4096"),
+                      ('{"9.9.9/recursive/w1": 3}', "is not a cell of the matrix")]:
+        cfg = config_mod.load(env={"WLH_SET": f"crash.cells='{bad}'"})
+        with pytest.raises(ConfigError, match=says):
+            crash_cells(cfg, matrix_cells(cfg))

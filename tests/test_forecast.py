@@ -95,3 +95,12 @@ def test_a_shrinking_or_noisy_live_heap_levels_off():
     assert forecast(b, {1: 50, 2: 40, 3: 30, 4: 20})["verdict"] == "levels_off"
     # +1 byte per proof within a spread of several bytes: no growth beyond the spread
     assert forecast(b, {1: 50, 2: 61, 3: 42, 4: 53})["verdict"] == "levels_off"
+
+
+def test_recurring_steps_with_a_flat_live_heap_are_fragmentation_and_still_reach_the_ceiling():
+    b = series(300 * MiB, [MiB] * 8)              # +1 MiB every proof
+    live = {k: 100 * MiB for k in range(10)}       # nothing stays alive
+    fc = forecast(b, live)
+    assert fc["verdict"] == "crash" and fc["fragmentation_only"]
+    assert fc["crash_proof"] == 9 + (CEILING - b[9]) // MiB + 1
+    assert "free space that cannot be reused" in headline(fc)

@@ -62,7 +62,11 @@ def parse_overrides(text: str, origin: str = "WLH_SET") -> dict:
         key, raw = item.split("=", 1)
         if not key:
             raise ConfigError(f"{origin}: '{item}' has an empty key")
-        out[key] = yaml.safe_load(raw) if raw != "" else ""
+        try:
+            out[key] = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{origin}: '{item}': the value is not YAML ({getattr(e, 'problem', e)}); "
+                              "quote a value with spaces, e.g. key='{\"a\": 1}'") from None
     return out
 
 

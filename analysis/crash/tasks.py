@@ -8,7 +8,7 @@ from typing import Iterator
 from analysis.common.config import Config
 from analysis.common.paths import rel_path
 from analysis.crash import run as crash_run
-from analysis.crash.cells import CrashCell, crash_cells as cells  # noqa: F401 (dodo.py asks tasks for the cells)
+from analysis.crash.cells import CrashCell
 from analysis.crash.predict import MiB, predict
 from analysis.matrix.paths import baseline_path, lockfile, mitigation_file, summary_path
 from analysis.pipeline.graph import Step, relative_command

@@ -26,15 +26,25 @@ def forecast(bytelength: dict, live: dict | None = None, ceiling: int = CEILING)
     if g["last_bytes"] is not None and g["last_bytes"] > ceiling:
         return out | {"model": "measured", "verdict": "crash", "crash_proof": None}
     if live and any(int(k) >= 1 for k in live):
-        c = crash_forecast(bytelength, live, ceiling)
-        return out | {"model": "live_heap", **{k: v for k, v in c.items() if k != "ceiling_bytes"}}
+        c = out | {"model": "live_heap", **{k: v for k, v in crash_forecast(bytelength, live, ceiling).items()
+                                              if k != "ceiling_bytes"}}
+        if c["verdict"] == "levels_off" and g["kind"] == "steady" and g["per_proof"] > 0:
+            # byteLength keeps growing in recurring steps although nothing stays alive: free space that cannot
+            # be reused (fragmentation) is what would reach the ceiling
+            return c | _steady_steps(g, ceiling) | {"fragmentation_only": True}
+        return c
     out["model"] = "bytelength"
     if g["kind"] == "steady" and g["per_proof"] > 0:
-        k = g["proofs"] + max(0, math.floor((ceiling - g["last_bytes"]) / g["per_proof"])) + 1
-        return out | {"verdict": "crash", "crash_proof": k, "crash_proof_latest": k, "proofs_left": k - g["proofs"] - 1}
+        return out | _steady_steps(g, ceiling)
     if g["kind"] == "levels_off":
         return out | {"verdict": "levels_off"}
     return out | {"verdict": "not_enough_proofs", "more_proofs_needed": g["more_proofs_needed"]}
+
+
+def _steady_steps(g: dict, ceiling: int) -> dict:
+    """The proof in which recurring byteLength steps pass the ceiling (their least-squares rate)."""
+    k = g["proofs"] + max(0, math.floor((ceiling - g["last_bytes"]) / g["per_proof"])) + 1
+    return {"verdict": "crash", "crash_proof": k, "crash_proof_latest": k, "proofs_left": k - g["proofs"] - 1}
 
 
 def _ceiling_name(fc: dict) -> str:
@@ -79,7 +89,9 @@ def headline(fc: dict) -> str:
         what = "live-heap slope" if fc["model"] == "live_heap" else "byteLength growth"
         return (f"not enough proofs to tell ({fc['more_proofs_needed']} more needed for the {what}); "
                 f"no forecast for {name}.")
-    basis = "live-heap model" if fc["model"] == "live_heap" else "recurring byteLength steps"
+    basis = ("recurring byteLength steps; the live heap does not grow: free space that cannot be reused"
+             if fc.get("fragmentation_only") else
+             "live-heap model" if fc["model"] == "live_heap" else "recurring byteLength steps")
     return (f"reaches {name} in {crash_range(fc)}, i.e. after about {_proofs(fc['proofs_left'])} "
             f"(an estimate from the {basis}).")
 

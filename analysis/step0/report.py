@@ -185,8 +185,9 @@ def _findings(scenario: str, runs: list[Run]) -> list[str]:
                                   f"± {mib(st['spread'] or 0, 2)} MiB/proof over proofs 1..{st['proofs']}.",
                         "levels_off": f"None since proof {st['since_proof']}: it levels off over these proofs.",
                         "not_enough_proofs": "Too few proofs to tell whether they recur: no rate."}[st["kind"]])
-        lines.append(f"Forecast from byteLength alone (`analysis/forecast`): {headline(fc)} Step 3 measures live "
-                     "bytes, which decide whether the growth continues.")
+        lines.append(f"Forecast from byteLength alone (`analysis/forecast`): {headline(fc)}"
+                     + ("" if fc["verdict"] == "levels_off" else " Step 3 measures the live heap, which decides "
+                        "whether the growth goes on."))
     unsettled = [(x.path.name, s["iteration"]) for x in runs for s in x.samples if not s["settled"]]
     if unsettled:
         lines.append(f"GC settling was NOT enough at {len(unsettled)} sample(s) ({unsettled[:3]}...): the last GC "
