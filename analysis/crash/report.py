@@ -58,6 +58,7 @@ def horizon(cells: list[dict]) -> dict:
                      if bl.get("predicted") and not bl["predicted"].startswith("no forecast") else None,
                      "message": (out.get("message") or "").splitlines()[0][:200] if out.get("message") else None,
                      "proofs_done": out["proofs_done"], "cap_applied": out["cap_applied"],
+                     "ended_by": out.get("ended_by"),
                      "growth": growth(Path(c["run"])), "traced": traced_growth(c.get("cell_summary"))})
     return {"cells": rows}
 
@@ -112,11 +113,13 @@ def markdown(h: dict | None) -> list[str]:
                        else f"too few proofs to tell; steps: {steps_text(st, 3)}") if st else "n/a"
         rows.append([f"`{c['cell']}`", mib(c["cap_bytes"], 0), forecast, _err(c["error_proofs"]),
                      c.get("bytelength_only") or "n/a", _err(c.get("bytelength_only_error_proofs")), measured,
-                     c["how"] + (f": `{c['message'][:100]}`" if c.get("message") else ""), growth_text])
+                     c["how"] + (f": `{c['message'][:100]}`" if c.get("message") else "")
+                     + (f"; ended by {c['ended_by']}" if c.get("ended_by") else ""), growth_text])
     md += [tabulate(rows, headers=["cell", "cap MiB", "forecast (live-heap model)", "error", "byteLength alone",
                                    "error", "measured", "how the end looked to JS", "byteLength in the capped run"],
                     tablefmt="github", disable_numparse=True), ""]
-    traced = [(c["cell"], c["traced"]) for c in h["cells"] if c.get("traced")]
+    # one line per matrix cell: cells with another cap (`cell@MiB`) share their matrix run
+    traced = list({c["cell"].split("@")[0]: c["traced"] for c in h["cells"] if c.get("traced")}.items())
     if traced:
         md += ["Why byteLength grows, from the same cells' traced matrix runs (every memory.grow hooked; a grow is "
                "attributed to the JS→Rust export in progress and the Rust function that asked):", ""]

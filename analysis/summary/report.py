@@ -250,13 +250,13 @@ def write_summary(results: dict, figs: dict, step0: dict, overhead: dict | None,
             fc = forecast({r["iteration"]: r["memory_bytes"] for r in f["rows"]},
                           {r["iteration"]: r["live_heap_bytes"] for r in f["rows"]})
             md += [f"Live heap grows by {signed_mib(f['live_slope'], 4)}{err} MiB per proof (least squares over proofs "
-                   f"1..{f['proofs']}). Forecast (`analysis/forecast`, the live-heap model; an estimate): {headline(fc)}", ""]
+                   f"1..{f['proofs']}). Forecast (`analysis/forecast`): {headline(fc)}", ""]
         run0 = (step0.get(s) or [{}])[0]
         s0 = run0.get("growth") or {}
         if s0.get("first_proof") is not None and run0.get("wasm_memory_by_iteration"):
             st = forecast({int(k): v for k, v in run0["wasm_memory_by_iteration"].items()})["bytelength"]
             md += [f"Step 0 (untraced): byteLength +{mib(s0['first_proof'])} MiB on the first proof, then steps of "
-                   f"{steps_text(st, 4)}: " + {"steady": f"recurring, {signed_mib(st['per_proof'], 3)} MiB per proof.",
+                   f"{steps_text(st, 4)}; " + {"steady": f"they recur: {signed_mib(st['per_proof'], 3)} MiB per proof.",
                                                "levels_off": f"none since proof {st['since_proof']} (it levels off).",
                                                "not_enough_proofs": "too few proofs for a rate."}[st["kind"]], ""]
     md += matrix_lines(matrix)
