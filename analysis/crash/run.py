@@ -15,7 +15,7 @@ from analysis.common.config import Config
 from analysis.common.jsonl import read_jsonl
 from analysis.common.paths import BENCH
 from analysis.crash.cells import CrashCell
-from analysis.matrix.paths import o1js_dir
+from analysis.matrix.paths import cell_dir as step_cell_dir, o1js_dir
 from analysis.matrix.steps import mitigation_setup
 from analysis.step0.run import bench_args, node_command
 
@@ -23,7 +23,7 @@ GUARD = BENCH / "guard" / "guard.cjs"
 
 
 def cell_dir(cfg: Config, cc: CrashCell) -> Path:
-    return cfg.artifacts / "crash" / cc.id
+    return step_cell_dir(cfg, cc, step="crash")  # the matrix's per-step cell folder, named by the crash cell's id
 
 
 def prediction_path(cfg: Config, cc: CrashCell) -> Path:
