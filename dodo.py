@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 from analysis.analyze import steps as step3_steps
+from analysis.browser import report as browser_report
+from analysis.browser import tasks as browser_tasks
+from analysis.browser.runs import browser_runs, run_dir as browser_run_dir
 from analysis.candidate import paths as candidate_paths
 from analysis.candidate import tasks as candidate_tasks
 from analysis.common import config as config_mod
@@ -246,7 +249,39 @@ CANDIDATE_CODE = {"pack": [r(candidate_paths.GENERATOR), r(candidate_paths.TEMPL
 for step in candidate_tasks.steps_for(CFG, ROOT, code=CANDIDATE_CODE, node_lock=NODE_LOCK):
     G.add(step)
 CANDIDATE_COMPARES = {s: candidate_paths.compare_json(CFG, s) for s in CFG["candidate"]["scenarios"]}
+
+WLH_OVERHEAD = CFG.artifacts / "wlh" / "overhead.json"
+if CFG["wlh_overhead"]["pairs"]:
+    W = CFG["wlh_overhead"]
+    G.add(Step("wlh_overhead",
+               [f"{sys.executable} -m analysis.wlh.overhead --pairs {W['pairs']} --proofs {W['proofs']} "
+                f"--out {r(WLH_OVERHEAD)}"],
+               doc="wlh benchmark: a whole program (compile + proofs) under wlh run / plain node, alternating runs",
+               inputs=[NODE_LOCK, *CANDIDATE_CODE["run"], *files("analysis/wlh/overhead.py")],
+               params={"pairs": W["pairs"], "proofs": W["proofs"]}, outputs=[r(WLH_OVERHEAD)], after=["node_deps"]))
 CANDIDATE_PACK = candidate_paths.pack_record(CFG)
+
+# ---------------------------------------------------------------- The browser (o1js's web build in headless Chromium)
+BROWSER_LOCK = "bench/browser/package-lock.json"
+BROWSER_CODE = {"run": sorted({NODE_LOCK, BROWSER_LOCK, *INSTRUMENTER, *files(
+                    "bench/browser/*.mjs", "bench/browser/www/*.mjs", "bench/browser/www/wlh/*.js", "bench/lib/scenarios.mjs",
+                    "bench/wlh/settle.mjs", "analysis/wlh/browser.py", "analysis/wlh/commands/browser.py",
+                    "analysis/wlh/spec.py", "analysis/wlh/paths.py", "analysis/wlh/errors.py", "analysis/browser/steps.py")}),
+                "report": CANDIDATE_CODE["report"]}
+for step in browser_tasks.steps_for(CFG, ROOT, code=BROWSER_CODE):
+    G.add(step)
+BROWSER_RUNS = browser_runs(CFG)
+BROWSER_MD = REPORTS / "BROWSER.md"
+if BROWSER_RUNS:
+    BROWSER_FILES = [r(browser_run_dir(CFG, b) / f) for b in BROWSER_RUNS
+                     for f in (*browser_tasks.RUN_COMMITTED, *(browser_tasks.REPORT_COMMITTED if b.traced else ()))]
+    NODE_TWINS = [r(candidate_paths.run_dir(CFG, "release", s) / f) for s in CFG["candidate"]["scenarios"]
+                  for f in ("run.json", "report.json")]
+    G.add(Step("browser_report", [(browser_report.write, [CFG, BROWSER_MD])],
+               doc="BROWSER.md: wlh browser runs — why o1js's web build hangs after proving, the leak beside node's",
+               inputs=[*BROWSER_FILES, *NODE_TWINS, *files("analysis/browser/report.py", "analysis/browser/runs.py",
+                                                           "analysis/forecast/*.py")],
+               outputs=[r(BROWSER_MD)]))
 
 # ---------------------------------------------------------------- Step 4
 G.add(Step("summary",
@@ -270,6 +305,7 @@ GROUP_DOCS = {
     "trace": "Step 2: run the Step 0 benchmark on the instrumented copy and keep the trace log.",
     "crash": "Crash horizon: per capped cell, the predicted crash proof, then a run under the cap until it dies.",
     "candidate": "Candidate fix: pack it as an o1js tarball, wlh run it and the release per scenario, wlh compare.",
+    "browser": "Browser: wlh browser runs of the scenarios in headless Chromium (o1js's web build), then wlh report.",
     "matrix": "Release matrix: per cell (release, scenario, workers[, mitigation]) install, instrument, baseline, "
               "trace, parse.",
 }

@@ -16,6 +16,7 @@ def setup(c):
     """Install the pinned Python and Node packages (./run does this before any task)."""
     c.run(".venv/bin/pip install -q -r requirements.lock")
     c.run("cd bench && npm ci --no-audit --no-fund")
+    c.run("cd bench/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund")
 
 
 # Steps that prove with o1js (minutes each): independent ones run in parallel. The overhead benchmark measures
@@ -23,18 +24,18 @@ def setup(c):
 # this order when nothing gates them all (doit's --always-execute did: it reran `npm ci`, which every proving
 # step waits for, and released them in no fixed order), and the crash cells (a 50-proof capped run after its
 # baseline) started last in a forced run of session 4, after about two hours, leaving one core for their tail.
-HEAVY = ["crash", "candidate", "step0", "trace", "matrix"]
-ALONE = ["trace_overhead", "guard_overhead"]
+HEAVY = ["crash", "candidate", "step0", "trace", "matrix", "browser"]
+ALONE = ["trace_overhead", "guard_overhead", "wlh_overhead"]
 QUICK = ("bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 trace.overhead_pairs=1 "
          "matrix.versions=[2.15.0] matrix.workers=[1] matrix.scenarios=[trivial] matrix.extra_cells=[] "
          "matrix.iterations=3 matrix.whatif=[2.15.0/trivial/w1+free-wrapped-polycomm] crash.cells={} candidate.scenarios=[] "
+         "wlh_overhead.pairs=0 browser.runs=[] "
          # a quick run writes beside the committed results, never over them
          "paths.artifacts=.quick/artifacts paths.reports=.quick paths.lock=.quick/pipeline-lock.json")
 
 
-def _top_level_tasks(c, env) -> list[str]:
-    out = c.run(".venv/bin/doit list --quiet", env=env, hide=True).stdout.split()
-    return [t for t in out if t not in HEAVY + ALONE]
+def _listed(c, env) -> list[str]:
+    return c.run(".venv/bin/doit list --quiet", env=env, hide=True).stdout.split()
 
 
 @task(help={"quick": "2-3 proofs per run, one matrix cell and its what-if, into .quick/ (what CI runs)",
@@ -62,8 +63,9 @@ def pipeline(c, quick=False, force=False, resume=False, jobs=2):
         env[forced.ENV] = str(pass_file)
     run = ".venv/bin/doit run"
     c.run(f"{run} -n {jobs} -P thread {' '.join(HEAVY)}", env=env, pty=False)
-    c.run(f"{run} {' '.join(ALONE)}", env=env, pty=False)
-    c.run(f"{run} {' '.join(_top_level_tasks(c, env))}", env=env, pty=False)
+    listed = _listed(c, env)  # a step may be left out by the config (a quick run has no wlh_overhead)
+    c.run(f"{run} {' '.join(t for t in ALONE if t in listed)}", env=env, pty=False)
+    c.run(f"{run} {' '.join(t for t in listed if t not in HEAVY + ALONE)}", env=env, pty=False)
     if force or resume:
         print(forced.describe(forced.finish(pass_file)), flush=True)
     c.run(".venv/bin/python -m analysis.pipeline where", env=env, pty=False)

@@ -73,13 +73,13 @@ def fake_run(monkeypatch, tmp_path):
     monkeypatch.setattr(spec, "resolve", lambda given, script: O1jsSource("release", "2.15.0", tmp_path, tmp_path, "2.15.0"))
     monkeypatch.setattr(traced, "prepare", lambda src: TracedCopy(tmp_path, "k", {}, True))
     monkeypatch.setattr(runner, "run", lambda opts, src, copy: (result["code"], {
-        "preload": {"glue_loaded": result["loaded"]}, "snapshots": result["snapshots"], "proofs": 0}))
+        "preload": {"glue_loaded": result["loaded"]}, "snapshots": result["snapshots"], "proofs": 0, "instances": []}))
     return lambda **kw: result.update(kw)
 
 
 @pytest.mark.parametrize("code,loaded,snapshots,says,not_says", [
     (1, False, 0, "exited with code 1 before o1js loaded its WASM bindings", "does it import 'o1js'"),
-    (0, False, 0, "not one loaded in a worker thread or a child process", "exited with code"),
+    (0, False, 0, "no process of the program loaded o1js", "exited with code"),
     (3, True, 2, "exited with code 3 (the trace up to that point is kept)", "before o1js loaded"),
     (0, True, 0, "no snapshot was taken", "nothing was traced"),
 ])

@@ -5,9 +5,12 @@ import json
 import os
 import subprocess
 
+import jsonschema
 import pytest
 
-from analysis.wlh.runner import node_command
+from analysis.common.paths import ROOT
+
+from analysis.wlh.runner import node_command, program_env
 
 GLUE = """
 const memory = new WebAssembly.Memory({ initial: 2, maximum: 100 });
@@ -56,6 +59,8 @@ def run(fake, program, **env):
     script.write_text(program)
     env = {**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(fake / "s.jsonl"),
            "WLH_TRACE_LOG": str(fake / "t.log"), **env}
+    env = program_env(env, fake)
+    env.pop("WLH_RUN_DIR")  # the preload on its own: the paths above, no instances
     p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     events = [json.loads(line) for line in (fake / "s.jsonl").read_text().splitlines()]
@@ -92,3 +97,72 @@ def test_interval_mode(fake):
     _, samples, _ = run(fake, program, WLH_SNAPSHOT="every:0.25")
     assert len(samples) >= 2 and {s["phase"] for s in samples} == {"interval"}
     assert [s["iteration"] for s in samples] == list(range(len(samples)))
+
+
+# A parent that never loads o1js starts children by fork, spawn, exec and cluster; each child proves
+# `n` times (its own count, so a mixed-up record shows).
+PARENT = """
+const cp = require('child_process');
+const cluster = require('cluster');
+const child = process.argv[2] === 'child';
+if (child || (cluster.isWorker)) {
+  const n = Number(process.env.N || process.argv[3]);
+  const { glue } = require('o1js');
+  for (let i = 0; i < n; i++) { glue.caml_pasta_fp_plonk_proof_create(); glue.caml_pasta_fq_plonk_proof_create(); }
+  if (cluster.isWorker) process.exit(0);
+} else {
+  const done = (c) => new Promise((r) => c.on('exit', r));
+  (async () => {
+    await done(cp.fork(__filename, ['child', '1']));
+    await done(cp.spawn(process.execPath, [__filename, 'child', '2'], { stdio: 'inherit' }));
+    await new Promise((r) => cp.exec(`"${process.execPath}" "${__filename}" child 3`, r));
+    cluster.setupPrimary({ exec: __filename });
+    await done(cluster.fork({ N: '4' }));
+  })();
+}
+"""
+
+
+def test_every_process_that_loads_o1js_is_an_instance_of_its_own(fake):
+    from analysis.wlh.runner import instances, run_figures
+
+    script = fake / "parent.cjs"
+    script.write_text(PARENT)
+    out = fake / "run"
+    out.mkdir()
+    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
+                       "WLH_TRACE_LOG": str(out / "trace.log")}, out)
+    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert not (out / "samples.jsonl").exists()  # the parent never loaded o1js: no instance of its own
+    found = instances(out)
+    assert [i["instance"] for i in found] == [1, 2, 3, 4]
+    assert [i["proofs"] for i in found] == [1, 2, 3, 4]      # each child's own samples, none mixed
+    assert all(i["dir"] == f"instances/{i['name']}" and not i["root"] for i in found)
+    assert len({i["pid"] for i in found}) == 4
+    for i in found:
+        samples = [json.loads(x) for x in (out / i["dir"] / "samples.jsonl").read_text().splitlines()]
+        assert samples[0]["instance"]["name"] == i["name"]
+        if i["instance"] != 3:  # exec hands the child's stderr to its callback, not to ours
+            assert f"[wlh {i['name']}] proof {i['proofs']}:" in p.stderr
+    schema = json.loads((ROOT / "schemas" / "wlh-instance.schema.json").read_text())
+    for line in (out / "instances.jsonl").read_text().splitlines():
+        jsonschema.validate(json.loads(line), schema)
+    fig = run_figures(out)
+    assert fig["proofs"] == 10 and fig["snapshots"] == sum(i["snapshots"] for i in found) == 14
+
+
+def test_the_process_wlh_started_records_at_the_top(fake):
+    from analysis.wlh.runner import instances
+
+    out = fake / "run"
+    out.mkdir()
+    script = fake / "prog.cjs"
+    script.write_text(PROOFS)
+    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
+                       "WLH_TRACE_LOG": str(out / "trace.log"), "WLH_ROOT_PID": "1"}, out)  # a stale value is dropped
+    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    [root] = instances(out)
+    assert root["root"] and root["dir"] == "." and root["proofs"] == 3
+    assert (out / "samples.jsonl").exists() and not (out / "instances" / root["name"]).exists()

@@ -69,10 +69,9 @@ def test_without_the_preload_the_program_gets_its_own(layout):
     assert run_node(layout, script, preload=False).stdout.strip() == "program-own"
 
 
-def test_samples_file_records_start_and_end(layout):
+def test_a_process_that_never_loads_o1js_writes_no_samples(layout):
+    # wlh run follows every node process of a program; only those that load o1js's glue are instances
     script = layout / "prog" / "nothing.mjs"
     script.write_text("")
     assert run_node(layout, script).returncode == 0
-    events = [json.loads(line) for line in (layout / "s.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in events] == ["start", "end"]
-    assert events[-1]["glue_loaded"] is False and events[-1]["proofs"] == 0
+    assert not (layout / "s.jsonl").exists()

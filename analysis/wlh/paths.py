@@ -18,6 +18,10 @@ RUN_RECORD = "run.json"
 TRACE_LOG = "trace.log"
 SAMPLES = "samples.jsonl"
 GUARD_RECORD = "guard.jsonl"
+# One per node process of the program that loaded o1js (bench/wlh/instance.mjs): the process wlh started
+# records at the top of the run directory, any other into INSTANCES_DIR/<n>-<pid>/; INSTANCES_RECORD lists them.
+INSTANCES_DIR = "instances"
+INSTANCES_RECORD = "instances.jsonl"
 
 
 def cache_root() -> Path:

@@ -3,7 +3,9 @@ and the tracer's log in the run directory, then write the run record (run.json).
 
 The program runs unchanged: its stdout/stderr are the terminal's, its exit code is `wlh run`'s. Node gets
 --expose-gc (GC settling), --harmony-weak-refs-with-cleanup-some where V8 has it (settling at the very
-return of a prover call, see bench/wlh/settle.mjs) and --import of the preload.
+return of a prover call, see bench/wlh/settle.mjs); the preload and the guard come through NODE_OPTIONS, so
+every node process the program starts is followed: each one that loads o1js is an instance with its own
+trace log and samples (bench/wlh/instance.mjs), listed in run.json.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from pathlib import Path
 
 from analysis.common.jsonl import read_jsonl
 from analysis.wlh.errors import WlhError
-from analysis.wlh.paths import GUARD, GUARD_RECORD, PRELOAD, RUN_RECORD, SAMPLES, TRACE_LOG, display_path
+from analysis.wlh.paths import (GUARD, GUARD_RECORD, INSTANCES_DIR, INSTANCES_RECORD, PRELOAD, RUN_RECORD, SAMPLES,
+                                TRACE_LOG, display_path)
 from analysis.wlh.spec import O1jsSource
 from analysis.wlh.traced import TracedCopy
 
@@ -78,11 +81,31 @@ def check_node_version(node: str) -> str:
     return version
 
 
-def node_command(command: list[str], guard: bool = True) -> list[str]:
+def node_command(command: list[str]) -> list[str]:
+    """The program's command with the V8 flags GC settling needs; the preload and the guard come through
+    NODE_OPTIONS (node_options), so that every node process of the program loads them."""
     check_node_version(command[0])
     flags = ["--expose-gc"] + ([CLEANUP_SOME] if node_has(CLEANUP_SOME, command[0]) else [])
-    return [command[0], *flags, "--import", PRELOAD.as_uri(), *(["--require", str(GUARD)] if guard else []),
-            *command[1:]]
+    return [command[0], *flags, *command[1:]]
+
+
+def node_options(guard: bool = True, inherited: str = "") -> str:
+    """NODE_OPTIONS for the program: the preload (bench/wlh/preload.mjs) and the guard in every node process it
+    starts (fork, spawn and exec of node, cluster), after the user's own options. --expose-gc is allowed there;
+    --harmony-weak-refs-with-cleanup-some is not: a child started by fork inherits it (execArgv), one started by
+    spawn settles GC over task turns instead (bench/wlh/settle.mjs)."""
+    ours = ["--expose-gc", f'--import "{PRELOAD.as_uri()}"', *([f'--require "{GUARD}"'] if guard else [])]
+    return " ".join([inherited.strip(), *ours]).strip()
+
+
+def program_env(base: dict, run_dir: Path, guard: bool = True) -> dict:
+    """The environment every process of the program inherits: NODE_OPTIONS with the preload, and the run
+    directory in which each process that loads o1js claims its instance (bench/wlh/instance.mjs)."""
+    env = dict(base)
+    env.pop("WLH_ROOT_PID", None)  # the process wlh starts is the root: a stale value would make it a child
+    env["NODE_OPTIONS"] = node_options(guard, env.get("NODE_OPTIONS", ""))
+    env["WLH_RUN_DIR"] = str(run_dir)
+    return env
 
 
 def prepare_out(out: Path, force: bool) -> None:
@@ -91,8 +114,9 @@ def prepare_out(out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise WlhError(f"--out {out}: not empty (pass --force to replace its run)")
-        for name in (RUN_RECORD, TRACE_LOG, SAMPLES, GUARD_RECORD):
+        for name in (RUN_RECORD, TRACE_LOG, SAMPLES, GUARD_RECORD, INSTANCES_RECORD):
             (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / INSTANCES_DIR, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -121,7 +145,8 @@ def run(opts: RunOptions, src: O1jsSource, traced: TracedCopy) -> tuple[int, dic
         # each run starts from an empty one and never writes the user's.
         key_cache = tempfile.mkdtemp(prefix="wlh-keys-")
         env["XDG_CACHE_HOME"] = key_cache
-    cmd = node_command(opts.command, opts.guard)
+    env = program_env(env, out, opts.guard)
+    cmd = node_command(opts.command)
     started = datetime.now(timezone.utc)
     t0 = time.monotonic()
     try:
@@ -137,11 +162,11 @@ def run(opts: RunOptions, src: O1jsSource, traced: TracedCopy) -> tuple[int, dic
         "program": [_display_arg(a) for a in opts.command],
         "o1js": {**src.record(), "traced_copy_key": traced.key, "instrument": traced.report},
         "workers": opts.workers, "snapshot": opts.snapshot, "key_cache": opts.key_cache,
-        "node_flags": cmd[1:cmd.index("--import")],
+        "node_flags": cmd[1:len(cmd) - len(opts.command) + 1],
         "started": started.isoformat(timespec="seconds"), "seconds": round(seconds, 1), "exit_code": code,
         "files": {"trace_log": TRACE_LOG, "samples": SAMPLES, **({"guard": GUARD_RECORD} if opts.guard else {})},
         "guard": guard_end(out / GUARD_RECORD, opts) if opts.guard else None,
-        **end_of_samples(out / SAMPLES),
+        **run_figures(out),
     }
     (out / RUN_RECORD).write_text(json.dumps(record, indent=1) + "\n")
     return code, record
@@ -161,19 +186,43 @@ def guard_end(path: Path, opts: "RunOptions") -> dict:
             "near_ceiling": {k: warn_.get(k) for k in ("share", "proofs_done", "per_proof_bytes", "proofs_left")} if warn_ else None}
 
 
+def run_figures(out: Path) -> dict:
+    """snapshots, proofs and preload of the run: those of its one instance, or (several processes loaded o1js)
+    the sums over its instances, each of which is listed with its own."""
+    found = instances(out)
+    if len(found) <= 1:
+        return {**end_of_samples(out / (found[0]["dir"] if found else ".") / SAMPLES), "instances": found}
+    snaps, proofs = sum(i["snapshots"] for i in found), [i["proofs"] for i in found]
+    return {"snapshots": snaps, "proofs": None if None in proofs else sum(proofs),
+            "preload": {"glue_loaded": True, "instances": len(found)}, "instances": found}
+
+
+def instances(out: Path) -> list[dict]:
+    """The instances claimed in a run directory (instances.jsonl), in start order, each with its figures."""
+    path = out / INSTANCES_RECORD
+    if not path.exists():
+        return []
+    found = sorted(read_jsonl(path, strict=False).records, key=lambda r: r.get("instance", 0))
+    return [{**{k: r.get(k) for k in ("instance", "name", "pid", "ppid", "root", "dir", "argv")},
+             **end_of_samples(out / r["dir"] / SAMPLES)} for r in found]
+
+
 def end_of_samples(path: Path) -> dict:
-    """What the preload saw: snapshots taken, proofs, prover exports, the pool size the program asked for."""
+    """What the preload saw: snapshots taken, proofs, prover exports, the pool size the program asked for. A
+    process that was killed (a service's worker ended by a signal) wrote no end record: its proofs are those
+    its last sample counted, and preload.ended says it did not end normally."""
     if not path.exists():
         return {"snapshots": 0, "proofs": None, "preload": None}
     records = read_jsonl(path, strict=False).records
     end = next((r for r in reversed(records) if r.get("event") == "end"), None)
     start = next((r for r in records if r.get("event") == "start"), {})
-    return {"snapshots": sum(r.get("event") == "sample" for r in records),
-            "proofs": end.get("proofs") if end else None,
+    samples = [r for r in records if r.get("event") == "sample"]
+    proofs = end.get("proofs") if end else max((r.get("proofs_done") or 0 for r in samples), default=0)
+    return {"snapshots": len(samples), "proofs": proofs,
             "preload": {"settle": start.get("settle"), **({k: end.get(k) for k in (
                 "glue_loaded", "prover_exports", "step_prover_calls", "wrap_prover_calls", "threads_asked_by_program",
                 "threads_used")}
-                if end else {"ended": False})}}
+                if end else {"ended": False, "glue_loaded": bool(start)})}}
 
 
 def default_out(script: Path | None) -> Path:

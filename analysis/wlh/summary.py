@@ -17,7 +17,10 @@ SUMMARY_VERSION = 2
 
 
 def analyze(run: Run) -> tuple[ParseResult, ScenarioFigures]:
+    from analysis.wlh.instances import check_one_process
+
     try:
+        check_one_process(run.log)
         result = parse_file(run.log)
     except OSError as e:
         raise WlhError(f"{run.log}: cannot read: {e.strerror}") from None
@@ -44,6 +47,7 @@ def summarize(run: Run, result: ParseResult, f: ScenarioFigures, ceiling: int = 
     return {
         "summary_version": SUMMARY_VERSION,
         "label": run.label,
+        "instance": run.record.get("instance"),
         "program": run.record.get("program"),
         "o1js": {k: o1js.get(k) for k in ("kind", "spec", "version")} if o1js else None,
         "workers": run.record.get("workers"), "snapshot": run.record.get("snapshot"),
@@ -64,10 +68,11 @@ def summarize(run: Run, result: ParseResult, f: ScenarioFigures, ceiling: int = 
     }
 
 
-def load_summary(path: Path) -> dict:
+def load_summary(path: Path | Run) -> dict:
     """A run's summary: from its report.json when that is as new as the log and of this summary version,
-    else parsed now (what `wlh compare` and `wlh check` read)."""
-    run = open_run(path)
+    else parsed now (what `wlh compare` and `wlh check` read). A Run is one instance of a run of several
+    processes (analysis.wlh.instances)."""
+    run = path if isinstance(path, Run) else open_run(path)
     cached = run.folder / "report.json"
     if run.path.is_dir() and cached.is_file() and cached.stat().st_mtime >= run.log.stat().st_mtime:
         try:

@@ -6,6 +6,7 @@
 //   WLH_WORKERS      rayon worker threads to use instead of the program's choice (optional)
 //   WLH_SETTLE_TURNS at most this many GC rounds per snapshot (default 10)
 //   WLH_TRACE_LOG    read by the tracer itself (the copy's glue loads it)
+//   WLH_RUN_DIR      the run directory: each process that loads o1js gets its own instance (instance.mjs)
 // Node must run with --expose-gc (and --harmony-weak-refs-with-cleanup-some where V8 has it).
 // Snapshot modes (the iteration numbers are what the Step 3 report calls "proofs"):
 //   proof:   iteration 0 just before the first prover call, iteration k as the k-th wrap proof (the last
@@ -13,13 +14,15 @@
 //   every:S: one snapshot every S seconds once the WASM glue is loaded (iteration 0 is the first).
 //   manual:  the program calls `await globalThis.wlhSnapshot?.(label)`; the first call is iteration 0.
 //            (Optional chaining keeps the program runnable without wlh.)
-// Worker threads inherit --import; this does nothing there.
+// Worker threads inherit --import; this does nothing there. Child processes get it through NODE_OPTIONS
+// (wlh run) or execArgv (fork): each one that loads o1js records into its own instance (instance.mjs).
 import { isMainThread } from 'node:worker_threads';
 import path from 'node:path';
 import { installFinalizerCounter } from '../lib/finalizer-counter.mjs';
 import { redirectO1js } from './resolve.mjs';
 import { onGlueLoad, wrapExport, overrideThreads, STEP_PROVER, WRAP_PROVER } from './glue.mjs';
 import { createSampler } from './sampler.mjs';
+import { markRoot, claimInstance, beforeGlueLoad } from './instance.mjs';
 import { installRegistryCollector, canSettleNow, settleNow, settleLater } from './settle.mjs';
 
 function parseMode(text) {
@@ -41,13 +44,21 @@ function main(env) {
   redirectO1js(env.WLH_O1JS_ANCHOR);
 
   const state = { glue: null, glueFile: null, proverExports: [], threadsAskedByProgram: null, stepCalls: 0,
-    wrapCalls: 0, proofStart: null, pending: null, baseline: false, iteration: 0 };
-  const sampler = createSampler({ samplesPath: env.WLH_SAMPLES, logPath: env.WLH_TRACE_LOG, finalizers,
-    getGlue: () => state.glue });
-  sampler.emit({ event: 'start', scenario: env.WLH_LABEL || path.basename(process.argv[1] || 'program'), iterations: null,
-    o1js_version: null, backend: 'wasm', workers, cache: 'program', snapshot: env.WLH_SNAPSHOT || 'proof',
-    settle: canSettleNow ? 'cleanupSome' : 'task turns', node: process.version,
-    platform: `${process.platform}-${process.arch}`, argv: process.argv.slice(2) });
+    wrapCalls: 0, proofStart: null, pending: null, baseline: false, iteration: 0, instance: null };
+  // The sampler starts when this process claims its instance, just before it loads o1js's glue: a process
+  // of the program that never loads o1js writes nothing.
+  let sampler = null;
+  markRoot(env);
+  beforeGlueLoad(() => {
+    state.instance = claimInstance(env);
+    sampler = createSampler({ samplesPath: env.WLH_SAMPLES, logPath: env.WLH_TRACE_LOG, finalizers,
+      getGlue: () => state.glue, prefix: state.instance.root ? '' : ` ${state.instance.name}` });
+    sampler.emit({ event: 'start', scenario: env.WLH_LABEL || path.basename(process.argv[1] || 'program'), iterations: null,
+      o1js_version: null, backend: 'wasm', workers, cache: 'program', snapshot: env.WLH_SNAPSHOT || 'proof',
+      settle: canSettleNow ? 'cleanupSome' : 'task turns', node: process.version,
+      platform: `${process.platform}-${process.arch}`, argv: process.argv.slice(2),
+      instance: { number: state.instance.instance, name: state.instance.name, pid: process.pid, root: state.instance.root } });
+  });
 
   // Settled here and now (cleanupSome), or GC only (settled: false) where V8 lacks cleanupSome.
   function snapshotNow(iteration, phase, extra) {
@@ -123,6 +134,7 @@ function main(env) {
   }
 
   process.on('exit', (code) => {
+    if (sampler === null) return; // o1js never loaded here: no instance, nothing to close
     takePendingNow();
     sampler.emit({ event: 'end', ok: code === 0, exit_code: code, proofs: state.wrapCalls, step_prover_calls: state.stepCalls,
       wrap_prover_calls: state.wrapCalls, glue: state.glueFile, prover_exports: state.proverExports,

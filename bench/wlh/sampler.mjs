@@ -40,7 +40,8 @@ function logSize(logPath) {
   }
 }
 
-export function createSampler({ samplesPath, logPath, finalizers, getGlue }) {
+// prefix: names the instance in progress lines when a program runs several (' 2-4711' -> '[wlh 2-4711]').
+export function createSampler({ samplesPath, logPath, finalizers, getGlue, prefix = '' }) {
   const t0 = performance.now();
   const fd = fs.openSync(samplesPath, 'w');
   let lastWasm = null;
@@ -85,7 +86,7 @@ export function createSampler({ samplesPath, logPath, finalizers, getGlue }) {
     const what = phase === 'after_proof' ? `proof ${iteration}`
       : `${phase}${extra.label ? ` '${extra.label}'` : ''} #${iteration} (proofs done: ${extra.proofs_done ?? 0})`;
     const prover = extra.prover_seconds !== undefined ? `, prover ${extra.prover_seconds.toFixed(1)} s` : '';
-    process.stderr.write(`[wlh] ${what}: wasm ${mib(wasmBytes)} MiB${signed(s.wasm_memory_delta)}, live ` +
+    process.stderr.write(`[wlh${prefix}] ${what}: wasm ${mib(wasmBytes)} MiB${signed(s.wasm_memory_delta)}, live ` +
       `${s.live_heap_bytes === null ? 'n/a' : (s.live_heap_bytes / 2 ** 20).toFixed(2)} MiB${signed(liveDelta, 2)}` +
       `${prover}${s.settled ? '' : ', GC not settled'}\n`);
     return s;

@@ -28,7 +28,8 @@ Limits (in a budget file, YAML or JSON, schemas/wlh-budget.schema.json; flags ov
   live_mib_per_proof            steady live-heap growth per proof, MiB
   never_dropped_mib_per_proof   {TYPE: MiB} never dropped per proof by Rust type ("*": any other type)
   min_proofs_to_ceiling         the forecast must not reach the ceiling within this many more proofs
-  ceiling_mib                   the ceiling of that forecast (default 4096)"""
+  ceiling_mib                   the ceiling of that forecast (default 4096)
+A run in which several processes loaded o1js passes only if every one of them stays within the budget."""
     epilog = """\
 example (o1js CI: fail a pull request that leaks):
   wlh run --o1js . --out runs/pr -- node prove.mjs
@@ -60,13 +61,18 @@ a budget file:
         if not b:
             raise WlhError("no limit given: pass --budget FILE or a limit flag (see wlh check --help)")
         b = budgets.validate(b, str(args.budget) if args.budget else "the limits given")
-        s = load_summary(args.run)
-        if s["snapshots"] < 2:
-            raise WlhError(f"{args.run}: fewer than two snapshots, nothing to judge")
-        rows = budgets.judge(s, b)
-        failed = [r for r in rows if not r["ok"]]
-        if failed:
-            print(f"wlh check: FAIL {s['label']}: " + "; ".join(r["text"] for r in failed))
-            return 1
-        print(f"wlh check: ok {s['label']}: " + "; ".join(r["text"] for r in rows))
-        return 0
+        from analysis.wlh.instances import instance_runs
+
+        code = 0
+        for target in instance_runs(args.run) or [args.run]:
+            s = load_summary(target)
+            if s["snapshots"] < 2:
+                raise WlhError(f"{getattr(target, 'log', target)}: fewer than two snapshots, nothing to judge")
+            rows = budgets.judge(s, b)
+            failed = [r for r in rows if not r["ok"]]
+            if failed:
+                print(f"wlh check: FAIL {s['label']}: " + "; ".join(r["text"] for r in failed))
+                code = 1
+            else:
+                print(f"wlh check: ok {s['label']}: " + "; ".join(r["text"] for r in rows))
+        return code

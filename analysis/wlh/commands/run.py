@@ -106,15 +106,18 @@ example:
             runner.warn(f"the program exited with code {code} before o1js loaded its WASM bindings: nothing was "
                         "traced (its own error is above)")
         elif not loaded:
-            runner.warn("the program never loaded o1js's WASM bindings in its main thread: nothing was traced "
-                        "(does it import 'o1js'? does it select the native backend? wlh traces the o1js of the "
-                        "main thread only, not one loaded in a worker thread or a child process)")
+            runner.warn("no process of the program loaded o1js's WASM bindings: nothing was traced (does it "
+                        "import 'o1js'? does it select the native backend? wlh follows node processes, not o1js "
+                        "loaded in a worker thread, which o1js 2.15.0 does not support anyway)")
         elif record["snapshots"] == 0:
             runner.warn(f"no snapshot was taken (--snapshot {args.snapshot}); `wlh report` needs at least two")
-        size = (out / TRACE_LOG).stat().st_size if (out / TRACE_LOG).exists() else 0
+        logs = [out / i["dir"] / TRACE_LOG for i in record["instances"]] or [out / TRACE_LOG]
+        size = sum(f.stat().st_size for f in logs if f.exists())
         n = record["proofs"]
-        runner.warn(f"{record['snapshots']} snapshot(s), {n} proof{'' if n == 1 else 's'}, trace log {size / 2 ** 20:.1f} MiB; "
-                    f"run record {out / RUN_RECORD}; next: wlh report {out}")
+        several = f" in {len(logs)} processes (instances/)" if len(logs) > 1 else ""
+        runner.warn(f"{record['snapshots']} snapshot(s), {n} proof{'' if n == 1 else 's'}{several}, trace log"
+                    f"{'s' if len(logs) > 1 else ''} {size / 2 ** 20:.1f} MiB; run record {out / RUN_RECORD}; "
+                    f"next: wlh report {out}")
         ended = ((record.get("guard") or {}).get("ended_by_guard") or {})
         crash = (record.get("guard") or {}).get("crash") or {}
         if ended:

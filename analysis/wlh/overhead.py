@@ -1,0 +1,142 @@
+"""Benchmark: what `wlh run` costs a whole program, compile included (prints figures; not a test).
+
+The README's program (a 1-method ZkProgram: compile, then N proofs, one rayon worker, cold key cache) runs
+alternately under plain node and under `wlh run` (plain, traced, plain, traced, ...) in one go, so both see
+the same machine state. The program times itself (compile, each proof) and prints one JSON line; the
+benchmark also takes each process's wall time (for `wlh run`: the whole command, Python start and the check
+of the cached instrumented copy included). Target from issue 23: traced / plain <= 1.15 for the whole
+program. Where the time goes (compile against proofs) is printed beside it.
+
+    python -m analysis.wlh.overhead [--pairs 2] [--proofs 3] [--out artifacts/wlh/overhead.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from analysis.common.paths import BENCH
+
+TARGET = 1.15
+# The README's worked example, timing itself; setNumberOfWorkers(1) so plain and traced use one worker
+# without `--workers` (which only wlh has).
+PROGRAM = """\
+import { Field, ZkProgram, setNumberOfWorkers } from 'o1js';
+setNumberOfWorkers(1);
+const program = ZkProgram({ name: 'p', publicInput: Field, methods: {
+  run: { privateInputs: [Field], async method(x, y) { x.mul(y).add(x).assertEquals(x.mul(y).add(x)); } } } });
+const t0 = performance.now();
+await program.compile();
+const compiled = performance.now();
+const proofs = [];
+for (let i = 1; i <= Number(process.argv[2]); i++) {
+  const t = performance.now();
+  await program.run(Field(i), Field(i + 1));
+  proofs.push((performance.now() - t) / 1000);
+}
+console.log(JSON.stringify({ wlh_overhead: { compile_s: (compiled - t0) / 1000, proof_s: proofs } }));
+process.exit(0);
+"""
+
+
+class BenchError(Exception):
+    pass
+
+
+def _timings(stdout: str) -> dict:
+    for line in stdout.splitlines():
+        if line.startswith('{"wlh_overhead"'):
+            return json.loads(line)["wlh_overhead"]
+    raise BenchError("the program printed no timings (did it fail? its output is above)")
+
+
+def run_once(cmd: list[str], env: dict, cwd: Path, timeout_s: float) -> dict:
+    t = time.monotonic()
+    p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
+    wall = time.monotonic() - t
+    if p.returncode != 0:
+        sys.stderr.write(p.stdout[-2000:] + p.stderr[-4000:])
+        raise BenchError(f"`{' '.join(map(str, cmd[:6]))} ...` exited with code {p.returncode}")
+    return {"wall_s": wall, **_timings(p.stdout)}
+
+
+def commands(workdir: Path, proofs: int, wlh: list[str]) -> dict[str, list[str]]:
+    script = workdir / "prove.mjs"
+    return {"plain": ["node", str(script), str(proofs)],
+            "traced": [*wlh, "run", "--key-cache", "fresh", "--out", str(workdir / "run"), "--force", "--",
+                       "node", str(script), str(proofs)]}
+
+
+def measure(pairs: int, proofs: int, workdir: Path, wlh: list[str], node_modules: Path = BENCH / "node_modules",
+            timeout_s: float = 1800, progress=print) -> dict:
+    """Alternate plain and traced runs; plain node resolves 'o1js' from node_modules (the pinned release),
+    `wlh run` from its own default (the same release, instrumented)."""
+    (workdir / "prove.mjs").write_text(PROGRAM)
+    if not (workdir / "node_modules").exists():
+        (workdir / "node_modules").symlink_to(node_modules.resolve(), target_is_directory=True)
+    cmds = commands(workdir, proofs, wlh)
+    runs = []
+    for k in range(pairs):
+        for mode in ("plain", "traced"):
+            with tempfile.TemporaryDirectory(prefix="wlh-keys-") as keys:  # cold key cache for plain too
+                env = {**os.environ, "XDG_CACHE_HOME": keys}
+                r = run_once(cmds[mode], env, workdir, timeout_s)
+            if mode == "traced":  # disk: the whole log, compile included (no per-proof split without a marker)
+                r["trace_log_bytes"] = (workdir / "run" / "trace.log").stat().st_size
+            runs.append({"mode": mode, "pair": k + 1, **r})
+            progress(f"wlh overhead: pair {k + 1}/{pairs} {mode}: {r['wall_s']:.1f} s "
+                     f"(compile {r['compile_s']:.1f} s, proofs {' '.join(f'{x:.1f}' for x in r['proof_s'])} s)")
+    return summarize(runs, pairs, proofs)
+
+
+def summarize(runs: list[dict], pairs: int, proofs: int) -> dict:
+    def mean(mode: str, f) -> float:
+        return statistics.mean(f(r) for r in runs if r["mode"] == mode)
+
+    parts = {"whole program (wall)": lambda r: r["wall_s"], "compile": lambda r: r["compile_s"],
+             "proofs": lambda r: sum(r["proof_s"])}
+    ratios = {name: mean("traced", f) / mean("plain", f) for name, f in parts.items()}
+    per_pair = [t["wall_s"] / p["wall_s"] for p, t in zip(runs[0::2], runs[1::2])]
+    logs = [r["trace_log_bytes"] for r in runs if "trace_log_bytes" in r]
+    return {"pairs": pairs, "proofs": proofs, "runs": runs, "target": TARGET,
+            "mean_seconds": {name: {m: mean(m, f) for m in ("plain", "traced")} for name, f in parts.items()},
+            "ratio": ratios["whole program (wall)"], "ratios": ratios, "per_pair_ratio": per_pair,
+            "trace_log_bytes": statistics.mean(logs) if logs else None,
+            "method": "alternating runs of the README's ZkProgram (compile + proofs, 1 worker, cold key cache) "
+                      "under plain node and `wlh run`; ratio = mean traced wall time / mean plain wall time; "
+                      "compile and proofs as the program timed them itself"}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=2)
+    ap.add_argument("--proofs", type=int, default=3)
+    ap.add_argument("--out", type=Path)
+    a = ap.parse_args(argv)
+    wlh = [sys.executable, "-m", "analysis.wlh"]
+    with tempfile.TemporaryDirectory(prefix="wlh-overhead-") as tmp:
+        try:
+            r = measure(a.pairs, a.proofs, Path(tmp), wlh)
+        except (BenchError, subprocess.TimeoutExpired) as e:
+            print(f"wlh overhead: error: {e}", file=sys.stderr)
+            return 1
+    m = r["mean_seconds"]
+    print(f"whole program: plain {m['whole program (wall)']['plain']:.1f} s, wlh run "
+          f"{m['whole program (wall)']['traced']:.1f} s, ratio {r['ratio']:.3f} (target <= {TARGET}; per pair "
+          f"{', '.join(f'{x:.3f}' for x in r['per_pair_ratio'])}); compile {r['ratios']['compile']:.3f}, "
+          f"{a.proofs} proofs {r['ratios']['proofs']:.3f}; trace log {r['trace_log_bytes'] / 2 ** 20:.1f} MiB "
+          "(compile and proofs, full mode)")
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps(r, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""The whole-program benchmark's arithmetic and errors (analysis/wlh/overhead.py), without o1js: the ratio is
+traced over plain wall time of alternating runs, compile and proofs apart, and a failing run is one error."""
+import sys
+
+import pytest
+
+from analysis.wlh import overhead
+
+
+def test_ratios_per_part_and_per_pair():
+    runs = [{"mode": "plain", "wall_s": 100, "compile_s": 40, "proof_s": [10, 10, 10], "pair": 1},
+            {"mode": "traced", "wall_s": 130, "compile_s": 60, "proof_s": [11, 11, 11], "trace_log_bytes": 900, "pair": 1},
+            {"mode": "plain", "wall_s": 110, "compile_s": 44, "proof_s": [12, 12, 12], "pair": 2},
+            {"mode": "traced", "wall_s": 121, "compile_s": 60, "proof_s": [12, 12, 12], "trace_log_bytes": 1100, "pair": 2}]
+    r = overhead.summarize(runs, pairs=2, proofs=3)
+    assert r["ratio"] == pytest.approx(125.5 / 105)
+    assert r["ratios"]["compile"] == pytest.approx(60 / 42) and r["ratios"]["proofs"] == pytest.approx(34.5 / 33)
+    assert r["per_pair_ratio"] == pytest.approx([1.3, 1.1]) and r["trace_log_bytes"] == 1000
+
+
+def test_a_failing_or_silent_program_is_one_error(tmp_path, capsys):
+    with pytest.raises(overhead.BenchError, match="exited with code 3"):
+        overhead.run_once([sys.executable, "-c", "import sys; sys.exit(3)"], {}, tmp_path, 30)
+    with pytest.raises(overhead.BenchError, match="printed no timings"):
+        overhead.run_once([sys.executable, "-c", "print('hello')"], {}, tmp_path, 30)
+    ok = overhead.run_once([sys.executable, "-c", 'print(\'{"wlh_overhead": {"compile_s": 1, "proof_s": [2]}}\')'],
+                           {}, tmp_path, 30)
+    assert ok["compile_s"] == 1 and ok["proof_s"] == [2] and ok["wall_s"] > 0
