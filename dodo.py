@@ -13,7 +13,7 @@ from pathlib import Path
 from analysis.analyze import steps as step3_steps
 from analysis.browser import report as browser_report
 from analysis.browser import tasks as browser_tasks
-from analysis.browser.runs import browser_runs, run_dir as browser_run_dir
+from analysis.browser.runs import browser_runs, run_dir as browser_run_dir, summary_path as browser_summary_path
 from analysis.candidate import paths as candidate_paths
 from analysis.candidate import tasks as candidate_tasks
 from analysis.common import config as config_mod
@@ -23,6 +23,7 @@ from analysis.crash import run as crash_run
 from analysis.crash import tasks as crash_tasks
 from analysis.crash.cells import crash_cells
 from analysis.inventory.binary_step import build_binary_inventory
+from analysis.longrun import summary as longrun_summary
 from analysis.inventory.report import write_reports
 from analysis.inventory.source_step import build_source_inventory
 from analysis.matrix import cells as matrix_cells
@@ -272,26 +273,41 @@ for step in browser_tasks.steps_for(CFG, ROOT, code=BROWSER_CODE):
     G.add(step)
 BROWSER_RUNS = browser_runs(CFG)
 BROWSER_MD = REPORTS / "BROWSER.md"
+BROWSER_SUMMARY = browser_summary_path(CFG)
 if BROWSER_RUNS:
     BROWSER_FILES = [r(browser_run_dir(CFG, b) / f) for b in BROWSER_RUNS
                      for f in (*browser_tasks.RUN_COMMITTED, *(browser_tasks.REPORT_COMMITTED if b.traced else ()))]
     NODE_TWINS = [r(candidate_paths.run_dir(CFG, "release", s) / f) for s in CFG["candidate"]["scenarios"]
                   for f in ("run.json", "report.json")]
-    G.add(Step("browser_report", [(browser_report.write, [CFG, BROWSER_MD])],
+    G.add(Step("browser_report", [(browser_report.write, [CFG, BROWSER_MD, BROWSER_SUMMARY])],
                doc="BROWSER.md: wlh browser runs — why o1js's web build hangs after proving, the leak beside node's",
                inputs=[*BROWSER_FILES, *NODE_TWINS, *files("analysis/browser/report.py", "analysis/browser/runs.py",
                                                            "analysis/forecast/*.py")],
-               outputs=[r(BROWSER_MD)]))
+               outputs=[r(BROWSER_MD), r(BROWSER_SUMMARY)]))
+
+# ---------------------------------------------------------------- The long run (a one-off: python -m analysis.longrun.run)
+LONGRUN_DIR = CFG.artifacts / "longrun" / "trivial"
+LONGRUN_SUMMARY = CFG.artifacts / "longrun" / "summary.json"
+LONGRUN = (LONGRUN_DIR / "run.json").exists()
+if LONGRUN:  # declared once the one-off's files are there (they are committed; its trace log is not)
+    G.add(Step("longrun_report", [(longrun_summary.write, [LONGRUN_DIR, LONGRUN_SUMMARY])],
+               doc="The long run's figures: live-heap rate per window, disk per proof, early forecasts vs what it saw",
+               inputs=[*(r(LONGRUN_DIR / f) for f in ("run.json", "samples.jsonl", "log_offsets.json")),
+                       *files("analysis/longrun/summary.py", "analysis/forecast/*.py", "analysis/common/stats.py")],
+               outputs=[r(LONGRUN_SUMMARY)]))
 
 # ---------------------------------------------------------------- Step 4
 G.add(Step("summary",
            [(write_summary, [RESULTS, step3_steps.figures_path(CFG), STEP0["summary"], OVERHEAD,
                              REPORTS / "SUMMARY.md", MATRIX_COMPARISON, CRASH_HORIZON, CANDIDATE_COMPARES,
-                             CANDIDATE_PACK, ROUTES if SOURCE_RESULTS else None])],
+                             CANDIDATE_PACK, ROUTES if SOURCE_RESULTS else None, BROWSER_SUMMARY if BROWSER_RUNS else None,
+                             LONGRUN_SUMMARY if LONGRUN else None])],
            doc="Step 4: SUMMARY.md — biggest leakers, perfectly dropped types, how far to trust the data",
            inputs=[*map(r, RESULTS.values()), r(step3_steps.figures_path(CFG)), r(MATRIX_COMPARISON), r(STEP0["summary"]),
                    r(OVERHEAD), r(CRASH_HORIZON), *map(r, CANDIDATE_COMPARES.values()), r(CANDIDATE_PACK),
                    *([r(ROUTES)] if SOURCE_RESULTS else []), *files("analysis/source_patch/compare.py"),
+                   *([r(BROWSER_SUMMARY)] if BROWSER_RUNS else []), *files("analysis/browser/report.py"),
+                   *([r(LONGRUN_SUMMARY)] if LONGRUN else []), *files("analysis/longrun/summary.py"),
                    *files("analysis/summary/*.py", "analysis/matrix/report.py", "analysis/crash/report.py",
                           "analysis/forecast/*.py",
                           "analysis/candidate/report.py")],

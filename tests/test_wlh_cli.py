@@ -88,3 +88,15 @@ def test_run_says_why_nothing_or_little_was_traced(capsys, tmp_path, fake_run, c
     got, _, err = wlh(capsys, "run", "--out", tmp_path / "out", "--", "node", "prog.mjs")
     assert got == code
     assert says in err and not_says not in err, err
+
+
+def test_cap_without_the_guard_is_refused_before_anything_is_prepared(capsys, tmp_path, fake_run, monkeypatch):
+    from analysis.wlh import traced
+
+    def never(src):  # preparing an instrumented copy takes seconds to minutes: not for a refused command
+        raise AssertionError("prepared a copy for a refused command")
+
+    monkeypatch.setattr(traced, "prepare", never)
+    code, _, err = wlh(capsys, "run", "--cap", "500", "--no-guard", "--out", tmp_path / "r", "--", "node", "x.mjs")
+    assert code == 2 and "--cap is applied by the guard" in one_error_line(err)
+    assert not (tmp_path / "r").exists()

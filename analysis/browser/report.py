@@ -35,6 +35,8 @@ def load(cfg: Config, run: BrowserRun) -> dict:
 
 
 def _outcome(b: dict) -> str:
+    if not b:
+        return "not run yet"
     return {"done": "finished", "failed": "threw", "no_answer": "stopped answering", "no_o1js": "o1js never loaded"}.get(
         b.get("outcome"), str(b.get("outcome")))
 
@@ -42,7 +44,7 @@ def _outcome(b: dict) -> str:
 def _idle(b: dict) -> str:
     idle = b.get("idle")
     if not idle:
-        return "not watched (the program did not finish)"
+        return "not watched (the program did not end)"
     if idle["answered"]:
         return f"answered for {idle['watched_seconds']:g} s"
     return f"**stopped answering {idle['stopped_after_seconds']:g} s after the program ended**"
@@ -76,12 +78,43 @@ def _stacks(b: dict) -> list[str]:
     return out
 
 
+def _hung(x: dict) -> bool:
+    b = x["browser"]
+    return b.get("outcome") == "no_answer" or (b.get("idle") or {}).get("answered") is False
+
+
+def _fine(x: dict) -> bool:
+    b = x["browser"]
+    return b.get("outcome") == "done" and bool((b.get("idle") or {}).get("answered"))
+
+
+def _groups(rows: list[dict]) -> dict:
+    """trivial runs by (traced, what-if), repeats together."""
+    g = {}
+    for x in rows:
+        if x["run"].scenario == "trivial":
+            g.setdefault((x["run"].traced, x["run"].whatif), []).append(x)
+    return g
+
+
+def _run_line(x: dict, what: str) -> str:
+    b = x["browser"]
+    text = (f"- `{x['run'].name}` ({what}): the program {_outcome(b)} after {b.get('proofs') or 0} proof(s); idle page "
+            f"afterwards: {_idle(b)}")
+    if x["run"].whatif and b.get("whatif_counts"):
+        text += f"; handles the what-if neutralised: {sum(b['whatif_counts'].values())}"
+    if x["run"].traced:
+        text += f"; late frees of moved handles: {b.get('late_frees', 0)}"
+    if _errors(b):
+        text += "; errors: " + "; ".join(_errors(b))
+    return text + "."
+
+
 def hang_section(rows: list[dict]) -> list[str]:
-    by = {(x["run"].traced, x["run"].whatif): x for x in rows if x["run"].scenario == "trivial"}
-    plain, fixed = by.get((False, None)), by.get((False, "consume-forwarded"))
-    traced, traced_fixed = by.get((True, None)), by.get((True, "consume-forwarded"))
+    g = _groups(rows)
     out = ["## Why the page hangs after proving", ""]
-    moved = (traced or traced_fixed or {}).get("browser", {}).get("forwarded_by_value") or {}
+    traced_any = g.get((True, None), []) + g.get((True, "consume-forwarded"), [])
+    moved = next((x["browser"].get("forwarded_by_value") for x in traced_any if x["browser"].get("forwarded_by_value")), {})
     if moved:
         out += ["o1js's web build runs most kimchi calls on the page's main thread but forwards the heavy ones to its "
                 "o1js worker (`postMessage({type: 'run', message: {name, args}})`, then the main thread spin-waits "
@@ -94,19 +127,22 @@ def hang_section(rows: list[dict]) -> list[str]:
                          disable_numparse=True), "",
                 "The worker's glue moves the pointer out of its copy; the main thread's own handle keeps the pointer "
                 "and stays registered in the main thread's FinalizationRegistry, which frees the block again once "
-                "the handle is collected: a double free, of a block Rust already freed and may have handed out again.",
-                ""]
-    if traced:
-        ev = [e for e in traced["events"] if e.get("event") == "late_free"]
-        b = traced["browser"]
-        out.append(f"Traced, without the what-if (`{traced['run'].name}`): the program {_outcome(b)} after "
-                   f"{b.get('proofs', 0)} proof(s); the idle page {_idle(b)}. The page saw {b.get('late_frees', 0)} "
-                   "finalizer free(s) on the main thread of a pointer it had moved to the worker by value (and that "
-                   "no main-thread handle had taken anew since):")
+                "the handle is collected: a double free, of a block Rust already freed and may have handed out again. "
+                "Both threads run the same module on the same shared memory and the same allocator (dlmalloc, "
+                "behind one spin lock): the first free is the worker's Rust drop, the second the main thread's "
+                "finalizer, after the forwarded call returned, so they do not race; the second writes into memory "
+                "the allocator already took back.", ""]
+    for x in g.get((True, None), []):
+        ev = [e for e in x["events"] if e.get("event") == "late_free"]
+        b = x["browser"]
+        out.append(f"Traced, without the what-if (`{x['run'].name}`): the program {_outcome(b)} after "
+                   f"{b.get('proofs', 0)} proof(s); idle page afterwards: {_idle(b)}. The page saw "
+                   f"{b.get('late_frees', 0)} finalizer free(s) on the main thread of a pointer it had moved to the "
+                   "worker by value (and that no main-thread handle had taken anew since):")
         if ev:
             c = Counter((e.get("export"), e.get("arg"), e.get("type")) for e in ev)
             out += ["", tabulate([[f"`{n}`", a, f"`{t}`", k] for (n, a, t), k in c.most_common()],
-                                 headers=["moved by", "argument", "class (minified)", "late frees"], tablefmt="github",
+                                 headers=["moved by", "argument", "class", "late frees"], tablefmt="github",
                                  disable_numparse=True),
                     "", f"The first came after {min(e.get('proofs_done', 0) for e in ev)} completed proof(s)."]
         if _errors(b):
@@ -114,47 +150,39 @@ def hang_section(rows: list[dict]) -> list[str]:
         if b.get("stacks"):
             out += ["", "Where each thread was when it stopped answering (CDP `Debugger.pause`):", *_stacks(b)]
         out.append("")
-    if plain:
-        b = plain["browser"]
-        out.append(f"Untraced, o1js unchanged (`{plain['run'].name}`): the program {_outcome(b)} after "
-                   f"{b.get('proofs') or 'its'} proof(s); the idle page {_idle(b)}."
-                   + (" Errors: " + "; ".join(_errors(b)) + "." if _errors(b) else ""))
-        if b.get("stacks"):
-            out += ["", *_stacks(b)]
+    labels = {(False, None): "untraced, o1js unchanged", (False, "consume-forwarded"): "untraced, with the what-if",
+              (True, "consume-forwarded"): "traced, with the what-if"}
+    listed = [(k, x) for k in labels for x in g.get(k, [])]
+    if listed:
+        out += ["The other trivial runs (the what-if `consume-forwarded`: right after a forwarded call is posted, the "
+                "main thread's handle of each by-value argument forgets its pointer, as the node glue's would):", ""]
+        out += [_run_line(x, labels[k]) for k, x in listed]
+        for k, x in listed:
+            if _hung(x) and x["browser"].get("stacks"):
+                out += [f"  Where the threads of `{x['run'].name}` were:", *_stacks(x["browser"])]
         out.append("")
-    for x in (fixed, traced_fixed):
-        if x:
-            b = x["browser"]
-            counts = b.get("whatif_counts") or {}
-            out.append(f"With the what-if `consume-forwarded` (`{x['run'].name}`: right after a forwarded call is "
-                       "posted, the main thread's handle of each by-value argument forgets its pointer, as the node "
-                       f"glue's would): the program {_outcome(b)}, {b.get('proofs') or 'n/a'} proof(s); the idle page "
-                       f"{_idle(b)}" + (f"; handles neutralised: {sum(counts.values())}" if counts else "")
-                       + (f"; late frees seen: {b.get('late_frees', 0)}" if x["run"].traced else "") + ".")
-            out.append("")
-    verdict = _verdict(plain, fixed, traced, traced_fixed)
-    if verdict:
-        out += [f"**In short:** {verdict}", ""]
+    out += [f"**In short:** {_verdict(g)}", ""]
     return out
 
 
-def _verdict(plain, fixed, traced, traced_fixed) -> str | None:
-    def hung(x):
-        return x is not None and (x["browser"].get("outcome") == "no_answer"
-                                  or (x["browser"].get("idle") or {}).get("answered") is False)
-
-    def fine(x):
-        return x is not None and x["browser"].get("outcome") == "done" and (x["browser"].get("idle") or {}).get("answered")
-
-    if (hung(plain) or hung(traced)) and (fine(fixed) or fine(traced_fixed)):
-        return ("the page stops answering without the what-if and keeps answering with it, and the traced run saw "
-                f"{(traced or {}).get('browser', {}).get('late_frees', 'n/a')} late free(s) of moved handles: the hang "
-                "follows from the double free of arguments the web build forwards by value. A fix belongs in o1js's "
-                "forwarding (mirror `__destroy_into_raw` on the main thread for by-value arguments).")
-    if not (hung(plain) or hung(traced)):
-        return ("in these runs the page did not stop answering without the what-if: the double free (if late frees "
-                "were seen) did not hit a block in use within the watch; a longer watch or more proofs may be needed.")
-    return "the runs do not separate the cases (see the table): no conclusion is drawn here."
+def _verdict(g: dict) -> str:
+    without = g.get((False, None), []) + g.get((True, None), [])
+    with_ = g.get((False, "consume-forwarded"), []) + g.get((True, "consume-forwarded"), [])
+    if not without or not with_:
+        return "the runs needed to judge the what-if (with and without it) are not all there: no conclusion is drawn."
+    h_without, f_with = sum(map(_hung, without)), sum(map(_fine, with_))
+    late = sum((x["browser"].get("late_frees") or 0) for x in g.get((True, None), []))
+    counts = (f"without the what-if {h_without} of {len(without)} runs stopped answering; with it {f_with} of "
+              f"{len(with_)} finished and kept answering")
+    if h_without == len(without) and f_with == len(with_):
+        return (f"{counts}, and the traced runs without it saw {late} late free(s) of moved handles: the hang follows "
+                "from the double free of arguments the web build forwards by value. A fix belongs in o1js's forwarding "
+                "(on the main thread, `__destroy_into_raw` for each by-value argument once the call is posted).")
+    if h_without == 0:
+        return f"{counts}: these runs do not show the hang, so nothing is concluded about its cause."
+    return (f"{counts}. The double free of moved arguments is real ({late} late free(s) seen in the traced runs "
+            "without the what-if) and removing it helps, but a run with the what-if also stopped answering: "
+            "something else (not found yet) can hang the page too, or the what-if does not cover every path.")
 
 
 def _side(s: dict | None) -> dict:
@@ -205,8 +233,24 @@ def leak_section(cfg: Config, rows: list[dict]) -> list[str]:
     return out
 
 
-def render(cfg: Config) -> str:
-    rows = [load(cfg, run) for run in browser_runs(cfg)]
+def digest(cfg: Config, rows: list[dict]) -> dict:
+    """What SUMMARY.md says of the browser (artifacts/browser/summary.json): the verdict on the hang, each
+    run's outcome, and per traced scenario the never-dropped types per proof beside node's."""
+    leak = {}
+    for x in rows:
+        if x["run"].traced and x["run"].whatif and x["summary"]:
+            node = _json(candidate_paths.run_dir(cfg, "release", x["run"].scenario) / "report.json")
+            b, n = _side(x["summary"]), _side((node or {}).get("summary"))
+            leak[x["run"].scenario] = {"run": x["run"].name, "browser_live_per_proof": b.get("live_rate"),
+                                       "node_live_per_proof": n.get("live_rate"), "browser_types": b.get("types", {}),
+                                       "node_types": n.get("types", {})}
+    return {"verdict": _verdict(_groups(rows)),
+            "runs": [{"name": x["run"].name, "outcome": x["browser"].get("outcome"), "proofs": x["browser"].get("proofs"),
+                      "idle": x["browser"].get("idle"), "late_frees": x["browser"].get("late_frees")} for x in rows],
+            "leak": leak}
+
+
+def render(cfg: Config, rows: list[dict]) -> str:
     chromium = next((x["browser"].get("chromium") for x in rows if x["browser"].get("chromium")), "n/a")
     md = ["# BROWSER.md — o1js's web build under `wlh browser`", "",
           "_Generated by the pipeline (`doit browser_report`) from the browser runs' records; do not edit by hand._", "",
@@ -230,5 +274,24 @@ def render(cfg: Config) -> str:
     return "\n".join(md)
 
 
-def write(cfg: Config, out: Path) -> None:
-    out.write_text(render(cfg))
+def write(cfg: Config, out: Path, summary: Path) -> None:
+    rows = [load(cfg, run) for run in browser_runs(cfg)]
+    out.write_text(render(cfg, rows))
+    summary.write_text(json.dumps(digest(cfg, rows), indent=1) + "\n")
+
+
+def summary_lines(digest_: dict | None) -> list[str]:
+    """SUMMARY.md's section on the browser, from artifacts/browser/summary.json."""
+    if not digest_:
+        return []
+    md = ["## In the browser (o1js's web build; details in [BROWSER.md](BROWSER.md))", ""]
+    if digest_.get("verdict"):
+        md += [f"Why the page hangs after proving: {digest_['verdict']}", ""]
+    for scenario, x in digest_.get("leak", {}).items():
+        both = sorted(set(x["browser_types"]) & set(x["node_types"]))
+        rate = lambda v: "n/a" if v is None else f"{signed_mib(v, 3)} MiB"  # noqa: E731
+        md.append(f"- `{scenario}` in the browser (`{x['run']}`): live heap {rate(x['browser_live_per_proof'])} per proof "
+                  f"(node {rate(x['node_live_per_proof'])}); never dropped in both: "
+                  + (", ".join(f"`{t}` {mib(x['browser_types'][t], 4)} vs {mib(x['node_types'][t], 4)} MiB per proof"
+                               for t in both) or "none") + ".")
+    return md + [""]

@@ -79,7 +79,8 @@ export async function run(a) {
     const page = await browser.newPage();
     page.on('console', onConsole('page'));
     page.on('pageerror', (e) => {
-      result.page_errors.push({ t: secs(), message: String(e.message).slice(0, 500) });
+      result.page_errors.push({ t: secs(), message: String(e.message).slice(0, 500),
+        stack: String(e.stack || '').split('\n').slice(1, 8).map((l) => l.trim()) });
       say(`page error: ${String(e.message).split('\n')[0]}`);
     });
     page.on('workercreated', (w) => w.on('console', onConsole('worker')));
@@ -135,8 +136,10 @@ export async function run(a) {
     const consumed = srv.config.consumed_args || {};
     result.forwarded_by_value = Object.fromEntries(Object.keys(result.forwarded || {}).filter((n) => consumed[n])
       .map((n) => [n, { calls: result.forwarded[n], args: consumed[n] }]));
-    result.whatif_counts = await Promise.race([page.evaluate(() => globalThis.__wlhWhatif?.counts ?? null),
-      new Promise((r) => setTimeout(() => r(null), 5000))]);
+    // what the what-if neutralised, from the events it posted (readable even if the page stopped answering)
+    const neutralised = srv.stats.events.filter((e) => e.event === 'neutralised');
+    result.whatif_counts = a.whatif.length ? Object.fromEntries([...new Set(neutralised.map((e) => e.export))]
+      .map((n) => [n, neutralised.filter((e) => e.export === n).length])) : null;
 
     // The web build is known to hang after proving: does the idle page keep answering?
     if (ended && a.watch > 0) {

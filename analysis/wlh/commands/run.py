@@ -42,7 +42,10 @@ Run a node program unchanged, with `import 'o1js'` / `require('o1js')` resolved 
 the chosen o1js, and record every WASM allocation and object of o1js's Rust bindings (trace.log), a
 GC-settled heap snapshot at each snapshot point (samples.jsonl) and a run record (run.json) into --out.
 The instrumented copy is made once per o1js content and kept in $WLH_CACHE (default ~/.cache/wlh).
-Progress (proofs done, WASM MiB, live MiB) goes to stderr; the program's exit code is wlh's."""
+Every node process the program starts (fork, spawn and exec of node, cluster) is followed: each one that loads
+o1js is an instance with its own trace log and samples (the process wlh started at the top of --out, any other
+in instances/<n>-<pid>/; run.json lists them). Progress (proofs done, WASM MiB, live MiB) goes to stderr; the
+program's exit code is wlh's."""
     epilog = """\
 --o1js SPEC:
   2.15.0                a release (the one pinned by this repository is used as installed; others are
@@ -88,6 +91,8 @@ example:
         command = args.command[1:] if args.command[:1] == ["--"] else args.command
         script = runner.check_command(command)
         runner.check_node_version(command[0])
+        if args.cap is not None and not args.guard:
+            raise WlhError("--cap is applied by the guard: drop --no-guard")
         out = args.out or runner.default_out(script)
         runner.prepare_out(out, args.force)
         src = spec.resolve(args.o1js, script)
@@ -95,8 +100,6 @@ example:
         note = f" [{'; '.join(src.notes)}]" if src.notes else ""
         runner.warn(f"o1js {src.version} ({src.kind} {src.spec}){note}{' (cached copy)' if copy.reused else ''}; "
                     f"recording into {out}")
-        if args.cap is not None and not args.guard:
-            raise WlhError("--cap is applied by the guard: drop --no-guard")
         opts = runner.RunOptions(command=command, out=out, snapshot=args.snapshot, workers=args.workers,
                                  key_cache=args.key_cache, label=args.label or (script.name if script else "program"),
                                  guard=args.guard, cap_mib=args.cap)

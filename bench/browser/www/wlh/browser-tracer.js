@@ -375,6 +375,15 @@
       }
     };
   }
+  // The glue's own name of a handle's class (the bundle is minified: constructor.name is e.g. 'hu'), from the
+  // export object of the glue (globalThis.kimchi_wasm), whose keys are wasm-bindgen's class names.
+  const classNames = new Map();
+  function className(C) {
+    if (!classNames.size && G.kimchi_wasm) {
+      for (const [k, v] of Object.entries(G.kimchi_wasm)) if (typeof v === 'function') classNames.set(v, k);
+    }
+    return classNames.get(C) || C.name;
+  }
   const plainHandle = (v) => (isTracedHandle(v) ? { ...v, __wbg_ptr: v.__wbg_ptr } : v);
 
   // childRole: the role of workers created from this scope ('o1js' from the page, 'rayon' from workers).
@@ -413,8 +422,8 @@
       if (args && args.some(isTracedHandle)) {
         const taken = (B.ctx && B.ctx.cfg.consumed_args || {})[msg.message.name] || [];
         args.forEach((v, i) => isTracedHandle(v) && v.__wbg_ptr && postedHandles.set(v.__wbg_ptr >>> 0, {
-          what: `${msg.message.name} arg ${i} (${v.constructor.name})`, name: msg.message.name, arg: i,
-          type: v.constructor.name, consumed: taken.includes(i) }));
+          what: `${msg.message.name} arg ${i} (${className(v.constructor)})`, name: msg.message.name, arg: i,
+          type: className(v.constructor), consumed: taken.includes(i) }));
         msg = { ...msg, message: { ...msg.message, args: args.map(plainHandle) } };
       }
       return transfer === undefined ? post.call(this, msg) : post.call(this, msg, transfer);

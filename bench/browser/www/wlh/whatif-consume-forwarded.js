@@ -21,6 +21,17 @@
   const Worker = G.Worker;
   const post = Worker.prototype.postMessage;
   const counts = {};
+  // Each neutralised handle is also posted to the server (page.jsonl), synchronously: the record survives a
+  // page that stops answering later.
+  function record(name, arg, ptr, cls) {
+    try {
+      const r = new XMLHttpRequest();
+      r.open('POST', '/wlh/events', false);
+      r.send(JSON.stringify({ event: 'neutralised', export: name, arg, ptr, class: cls }) + '\n');
+    } catch (e) {
+      console.error(`[wlh] what-if: cannot record: ${e.message}`);
+    }
+  }
   Worker.prototype.postMessage = function (msg, transfer) {
     const call = msg && msg.type === 'run' && msg.message;
     const taken = call && consumed[call.name];
@@ -29,8 +40,10 @@
       for (const k of taken) {
         const h = call.args[k];
         if (h && typeof h.__destroy_into_raw === 'function' && h.__wbg_ptr) {
-          G.__wlhBrowser?.forgetPosted(h.__destroy_into_raw()); // traced: no late free to report for it
+          const ptr = h.__destroy_into_raw() >>> 0;
+          G.__wlhBrowser?.forgetPosted(ptr); // traced: no late free to report for it
           counts[call.name] = (counts[call.name] || 0) + 1;
+          record(call.name, k, ptr, h.constructor.name);
         }
       }
     }

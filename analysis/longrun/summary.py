@@ -1,0 +1,107 @@
+"""Figures of the long run (artifacts/longrun/<scenario>/): the live-heap rate over the whole run with its
+spread and per window of proofs (does the leak rate stay constant?), the log's disk per proof, byteLength as
+the forecaster reads it, and the forecasts made from the first K proofs against what the run then saw."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from analysis.common.stats import linear_fit
+from analysis.common.units import mib, signed_mib
+from analysis.forecast import forecast, headline
+from analysis.forecast.ceiling import live_rate
+
+CHECKPOINTS = (4, 10, 25, 50)  # forecasts made from the first K proofs
+
+
+def _fit(points: list[tuple[int, float]]) -> tuple[float | None, float | None]:
+    """Least-squares slope and its standard error (analysis.common.stats)."""
+    fit = linear_fit([float(x) for x, _ in points], [float(y) for _, y in points]) if len(points) >= 2 else None
+    return (fit.slope, fit.slope_stderr) if fit else (None, None)
+
+
+def summarize(run_dir: Path) -> dict:
+    samples = [json.loads(x) for x in (run_dir / "samples.jsonl").read_text().splitlines() if x.strip()]
+    taken = {s["iteration"]: s for s in samples if s.get("event") == "sample"}
+    bl = {k: s["wasm_memory_bytes"] for k, s in taken.items()}
+    live = {k: s["live_heap_bytes"] for k, s in taken.items() if s.get("live_heap_bytes") is not None}
+    n = max(k for k in live)
+    slope, err = _fit([(k, v) for k, v in live.items() if k >= 1])
+    width = max(5, n // 5)
+    windows = []
+    for start in range(1, n + 1, width):
+        pts = [(k, live[k]) for k in range(start, min(start + width, n + 1)) if k in live]
+        s, e = _fit(pts)
+        if s is not None:
+            windows.append({"from": pts[0][0], "to": pts[-1][0], "per_proof": s, "spread": e})
+    offs = json.loads((run_dir / "log_offsets.json").read_text())
+    o = {int(k): v for k, v in offs["snapshot_offsets"].items()}
+    disk, _ = _fit([(k, v) for k, v in o.items() if k >= 1])
+    checks = []
+    for k in CHECKPOINTS:
+        if k >= n:
+            continue
+        fc = forecast({i: bl[i] for i in bl if i <= k}, {i: live[i] for i in live if i <= k})
+        r = live_rate({i: live[i] for i in live if i <= k})
+        predicted = live[k] + r["per_proof"] * (n - k) if r.get("per_proof") is not None else None
+        checks.append({"from_proofs": k, "forecast": fc.get("verdict"), "crash_proof": fc.get("crash_proof"),
+                       "headline": headline(fc), "rate": r.get("per_proof"),
+                       "predicted_live_at_end": predicted, "measured_live_at_end": live[n],
+                       "error_bytes": None if predicted is None else live[n] - predicted})
+    full = forecast(bl, live)
+    return {"label": json.loads((run_dir / "run.json").read_text()).get("label"), "proofs": n,
+            "live": {"per_proof": slope, "spread": err, "first_proof": live[1] - live[0] if 0 in live and 1 in live else None,
+                     "start": live.get(0), "end": live[n]},
+            "windows": windows, "window_rates": {"min": min(w["per_proof"] for w in windows),
+                                                 "max": max(w["per_proof"] for w in windows)} if windows else None,
+            "disk": {"log_bytes": offs["log_bytes"], "before_first_proof": o.get(0), "per_proof": disk},
+            "bytelength": full["bytelength"], "forecast_whole_run": {"verdict": full.get("verdict"),
+                                                                    "crash_proof": full.get("crash_proof"),
+                                                                    "headline": headline(full)},
+            "checks": checks}
+
+
+def markdown(s: dict | None) -> list[str]:
+    if not s:
+        return []
+    lv, w = s["live"], s["window_rates"]
+    md = [f"## A long run: {s['label']}", "",
+          f"_From `doit longrun_report` (artifacts/longrun/): one traced `wlh run` of {s['proofs']} proofs, made once "
+          "(`python -m analysis.longrun.run`, DEV.md)._", "",
+          f"- Live heap: {signed_mib(lv['per_proof'], 4)}" + (f" ± {mib(lv['spread'], 5)}" if lv["spread"] is not None else "")
+          + f" MiB per proof over proofs 1..{s['proofs']} (least squares), from {mib(lv['start'], 2)} to {mib(lv['end'], 2)} MiB."]
+    if w:
+        md.append(f"- Per window of {s['windows'][0]['to'] - s['windows'][0]['from'] + 1} proofs: from "
+                  f"{signed_mib(w['min'], 4)} to {signed_mib(w['max'], 4)} MiB per proof ("
+                  + "; ".join(f"{x['from']}-{x['to']}: {signed_mib(x['per_proof'], 4)}" for x in s["windows"]) + ").")
+    d = s["disk"]
+    md.append(f"- Disk (full trace log): {mib(d['log_bytes'], 1)} MiB in all, {mib(d['before_first_proof'], 1)} MiB "
+              f"before the first proof (compile), then {mib(d['per_proof'], 2)} MiB per proof.")
+    md.append(f"- Forecast from the whole run: {s['forecast_whole_run']['headline']}")
+    for c in s["checks"]:
+        err = "" if c["error_bytes"] is None else (f"; the live heap it implied for proof {s['proofs']} was "
+                                                   f"{mib(c['predicted_live_at_end'], 2)} MiB, measured "
+                                                   f"{mib(c['measured_live_at_end'], 2)} ({signed_mib(c['error_bytes'], 3)} MiB)")
+        md.append(f"- From the first {c['from_proofs']} proofs the forecaster said: {c['headline']}{err}.")
+    return md + [""]
+
+
+def write(run_dir: Path, out: Path) -> None:
+    out.write_text(json.dumps(summarize(run_dir), indent=1) + "\n")
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description="summarise a long run")
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    a = ap.parse_args(argv)
+    write(a.run_dir, a.out)
+    print("\n".join(markdown(json.loads(a.out.read_text()))), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
