@@ -72,12 +72,15 @@ def test_browser_md_explains_the_hang_only_from_the_runs(cfg, tmp_path):
     assert "`RuntimeError: memory access out of bounds`" in md
     assert ("**In short:** without the what-if 3 of 3 runs stopped answering; with it 3 of 3 finished and kept "
             "answering, and the traced runs without it saw 2 late free(s)") in md
-    assert "- `trivial/untraced#2` (untraced, o1js unchanged): the program finished after 3 proof(s); idle page" in md
-    assert "| `Leaky` | 0.0010 | 0.0011 |" in flat                            # browser beside node, MiB per proof
+    assert "- `trivial/untraced#2` (untraced, o1js unchanged): the program finished; idle page afterwards" in md
+    assert "not counted (untraced)" in md
+    assert "| `Leaky` | +1,000 ± 0 | +1,200 ± 0 | 3 | 3 |" in flat                     # browser beside node, steady bytes/proof
+    assert "different: `Leaky`" in flat
     d = json.loads(summary.read_text())
-    assert d["leak"]["trivial"]["browser_types"] == {"Leaky": 1000} and d["leak"]["trivial"]["node_types"] == {"Leaky": 1200}
+    assert d["leak"]["trivial"]["browser_types"]["Leaky"] == pytest.approx(1000)
+    assert d["leak"]["trivial"]["node_types"]["Leaky"] == pytest.approx(1200)
     lines = "\n".join(report.summary_lines(d))
-    assert "[BROWSER.md](BROWSER.md)" in lines and "`Leaky` 0.0010 vs 0.0011 MiB per proof" in lines
+    assert "[BROWSER.md](BROWSER.md)" in lines and "`Leaky` +1,000 vs +1,200 bytes per proof" in lines
 
 
 def test_a_what_if_run_that_still_hangs_is_said(cfg, tmp_path):

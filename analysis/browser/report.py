@@ -55,10 +55,15 @@ def runs_table(rows: list[dict]) -> str:
     for x in rows:
         b, run = x["browser"], x["run"]
         out.append([f"`{run.name}`", "yes" if run.traced else "no (o1js unchanged)", run.whatif or "none",
-                    _outcome(b), b.get("proofs", "n/a"), _idle(b), b.get("late_frees", 0) if run.traced else "n/a",
+                    _outcome(b), _proofs(run, b), _idle(b), b.get("late_frees", 0) if run.traced else "n/a",
                     len(b.get("page_errors") or [])])
     return tabulate(out, headers=["run", "traced", "what-if", "program", "proofs", "idle page afterwards",
                                   "late frees of moved handles", "page errors"], tablefmt="github", disable_numparse=True)
+
+
+def _proofs(run: BrowserRun, b: dict) -> str:
+    """Proofs completed: counted by the tracer's snapshots, so only in traced runs."""
+    return str(b.get("proofs", "n/a")) if run.traced else "not counted (untraced)"
 
 
 def _errors(b: dict, n: int = 3) -> list[str]:
@@ -99,8 +104,8 @@ def _groups(rows: list[dict]) -> dict:
 
 def _run_line(x: dict, what: str) -> str:
     b = x["browser"]
-    text = (f"- `{x['run'].name}` ({what}): the program {_outcome(b)} after {b.get('proofs') or 0} proof(s); idle page "
-            f"afterwards: {_idle(b)}")
+    done = f" after {b.get('proofs') or 0} proof(s)" if x["run"].traced else ""
+    text = f"- `{x['run'].name}` ({what}): the program {_outcome(b)}{done}; idle page afterwards: {_idle(b)}"
     if x["run"].whatif and b.get("whatif_counts"):
         text += f"; handles the what-if neutralised: {sum(b['whatif_counts'].values())}"
     if x["run"].traced:
@@ -191,6 +196,9 @@ def _side(s: dict | None) -> dict:
     return {"live_first": s["live"]["first_proof"], "live_rate": s["live"]["per_proof"], "live_spread": s["live"]["spread"],
             "bl_first": s["bytelength"]["first_proof"], "bl_steps": len(s["bytelength"]["steps"]),
             "types": {r["type"]: r["bytes_per_proof"] for r in s["never_dropped_in_loop"] if r["bytes"] > 0},
+            "objects": {r["type"]: r["count"] for r in s["never_dropped_in_loop"] if r["bytes"] > 0},
+            "rates": {r["type"]: r["per_proof"] for r in s["type_rates"] if r["per_proof"]},
+            "spreads": {r["type"]: r["spread"] for r in s["type_rates"] if r["per_proof"]},
             "checks": s["checks_ok"], "proofs": s["proofs"], "forecast": s.get("forecast_headline")}
 
 
@@ -198,12 +206,12 @@ def leak_section(cfg: Config, rows: list[dict]) -> list[str]:
     out = ["## The leak in the browser, beside node", "",
            "Same program (the Step 0 scenario: `bench/browser/www/loop.mjs` in the page, `bench/wlh-loop.mjs` in node), "
            "same release, one rayon worker; node's figures are the candidate chain's release runs (`wlh run`). The "
-           "browser runs use the what-if (without it the page does not get through the proofs; it only changes who "
-           "frees moved arguments). Browser snapshots settle GC over task turns (Chromium has no synchronous "
+           "browser runs compared are those with the what-if (it changes only who frees arguments moved to the "
+           "worker, which the tracer sees gone either way). Browser snapshots settle GC over task turns (Chromium has no synchronous "
            "`cleanupSome`), node's at the prover's return.", ""]
     for x in rows:
         run = x["run"]
-        if not run.traced or not x["summary"]:
+        if not run.traced or not run.whatif or not x["summary"]:
             continue
         node_report = _json(candidate_paths.run_dir(cfg, "release", run.scenario) / "report.json")
         n, b = _side((node_report or {}).get("summary")), _side(x["summary"])
@@ -218,17 +226,26 @@ def leak_section(cfg: Config, rows: list[dict]) -> list[str]:
                  ["byteLength steps after proof 1", b.get("bl_steps"), n.get("bl_steps", "n/a")],
                  ["forecast", b.get("forecast"), n.get("forecast", "n/a")]]
         out += [tabulate(rows_, headers=["", "browser (web build)", "node"], tablefmt="github", disable_numparse=True), ""]
-        types = sorted(set(b.get("types", {})) | set(n.get("types", {})),
-                       key=lambda t: -max(b.get("types", {}).get(t, 0), n.get("types", {}).get(t, 0)))[:8]
+        types = sorted(set(b.get("types", {})) | set(n.get("types", {})) | set(b.get("rates", {})) | set(n.get("rates", {})),
+                       key=lambda t: -max(abs(b.get("rates", {}).get(t, 0)), abs(n.get("rates", {}).get(t, 0))))[:8]
         if types:
-            out += ["Never dropped after the baseline, MiB per proof, by type:", "",
-                    tabulate([[f"`{t}`", mib(b.get("types", {}).get(t), 4) if t in b.get("types", {}) else "0",
-                               mib(n.get("types", {}).get(t), 4) if t in n.get("types", {}) else "0"] for t in types],
-                             headers=["type", "browser", "node"], tablefmt="github", disable_numparse=True), ""]
-            both = [t for t in types if t in b.get("types", {}) and t in n.get("types", {})]
-            only = [t for t in types if (t in b.get("types", {})) != (t in n.get("types", {}))]
-            out.append(f"Types that leak in both: {', '.join(f'`{t}`' for t in both) or 'none'}; in one only: "
-                       f"{', '.join(f'`{t}`' for t in only) or 'none'}.")
+            def rate_(side: dict, t: str) -> str:
+                if t not in side.get("rates", {}):
+                    return "0"
+                e = side.get("spreads", {}).get(t)
+                return f"{side['rates'][t]:+,.0f}" + (f" ± {e:,.0f}" if e is not None else "")
+            out += ["By type: the steady growth of its live bytes per proof (least squares over proofs 1..N, ± its "
+                    "standard error), and the objects created after the baseline snapshot that were never dropped:", "",
+                    tabulate([[f"`{t}`", rate_(b, t), rate_(n, t),
+                               f"{b.get('objects', {}).get(t, 0):,}", f"{n.get('objects', {}).get(t, 0):,}"] for t in types],
+                             headers=["type", "browser, bytes/proof", "node, bytes/proof", "browser, objects never dropped",
+                                      "node, objects never dropped"], tablefmt="github", disable_numparse=True), ""]
+            same = [t for t in types if b.get("rates", {}).get(t) == n.get("rates", {}).get(t)]
+            differ = [t for t in types if t not in same]
+            out.append(f"Same steady rate in both: {', '.join(f'`{t}`' for t in same) or 'none'}; different: "
+                       f"{', '.join(f'`{t}`' for t in differ) or 'none'}. Counts of objects never dropped can differ where "
+                       "the rates do not: node takes its baseline at the first prover call, the browser loop after "
+                       "compile (`wlhBaseline`), so objects made in between count in one run only.")
             out.append("")
     return out
 
@@ -242,8 +259,8 @@ def digest(cfg: Config, rows: list[dict]) -> dict:
             node = _json(candidate_paths.run_dir(cfg, "release", x["run"].scenario) / "report.json")
             b, n = _side(x["summary"]), _side((node or {}).get("summary"))
             leak[x["run"].scenario] = {"run": x["run"].name, "browser_live_per_proof": b.get("live_rate"),
-                                       "node_live_per_proof": n.get("live_rate"), "browser_types": b.get("types", {}),
-                                       "node_types": n.get("types", {})}
+                                       "node_live_per_proof": n.get("live_rate"), "browser_types": b.get("rates", {}),
+                                       "node_types": n.get("rates", {})}
     return {"verdict": _verdict(_groups(rows)),
             "runs": [{"name": x["run"].name, "outcome": x["browser"].get("outcome"), "proofs": x["browser"].get("proofs"),
                       "idle": x["browser"].get("idle"), "late_frees": x["browser"].get("late_frees")} for x in rows],
@@ -291,7 +308,7 @@ def summary_lines(digest_: dict | None) -> list[str]:
         both = sorted(set(x["browser_types"]) & set(x["node_types"]))
         rate = lambda v: "n/a" if v is None else f"{signed_mib(v, 3)} MiB"  # noqa: E731
         md.append(f"- `{scenario}` in the browser (`{x['run']}`): live heap {rate(x['browser_live_per_proof'])} per proof "
-                  f"(node {rate(x['node_live_per_proof'])}); never dropped in both: "
-                  + (", ".join(f"`{t}` {mib(x['browser_types'][t], 4)} vs {mib(x['node_types'][t], 4)} MiB per proof"
+                  f"(node {rate(x['node_live_per_proof'])}); steady growth by type, browser vs node: "
+                  + (", ".join(f"`{t}` {x['browser_types'][t]:+,.0f} vs {x['node_types'][t]:+,.0f} bytes per proof"
                                for t in both) or "none") + ".")
     return md + [""]

@@ -9,6 +9,7 @@ from pathlib import Path
 from analysis.common.stats import linear_fit
 from analysis.common.units import mib, signed_mib
 from analysis.forecast import forecast, headline
+from analysis.forecast.steps import steps_text
 from analysis.forecast.ceiling import live_rate
 
 CHECKPOINTS = (4, 10, 25, 50)  # forecasts made from the first K proofs
@@ -71,9 +72,14 @@ def markdown(s: dict | None) -> list[str]:
           f"- Live heap: {signed_mib(lv['per_proof'], 4)}" + (f" ± {mib(lv['spread'], 5)}" if lv["spread"] is not None else "")
           + f" MiB per proof over proofs 1..{s['proofs']} (least squares), from {mib(lv['start'], 2)} to {mib(lv['end'], 2)} MiB."]
     if w:
-        md.append(f"- Per window of {s['windows'][0]['to'] - s['windows'][0]['from'] + 1} proofs: from "
-                  f"{signed_mib(w['min'], 4)} to {signed_mib(w['max'], 4)} MiB per proof ("
-                  + "; ".join(f"{x['from']}-{x['to']}: {signed_mib(x['per_proof'], 4)}" for x in s["windows"]) + ").")
+        md.append(f"- Per window of {s['windows'][0]['to'] - s['windows'][0]['from'] + 1} proofs, in bytes per proof: "
+                  f"from {w['min']:+,.0f} to {w['max']:+,.0f} ("
+                  + "; ".join(f"{x['from']}-{x['to']}: {x['per_proof']:+,.0f}"
+                              + (f" ± {x['spread']:,.0f}" if x["spread"] is not None else "") for x in s["windows"]) + ").")
+    bl = s["bytelength"]
+    md.append(f"- byteLength: {signed_mib(bl['first_proof'], 1)} MiB in proof 1, then {steps_text(bl, 8)}"
+              + (f": steps that recur, {signed_mib(bl['per_proof'], 4)} MiB per proof on average" if bl["kind"] == "steady"
+                 else "") + ".")
     d = s["disk"]
     md.append(f"- Disk (full trace log): {mib(d['log_bytes'], 1)} MiB in all, {mib(d['before_first_proof'], 1)} MiB "
               f"before the first proof (compile), then {mib(d['per_proof'], 2)} MiB per proof.")
@@ -82,7 +88,7 @@ def markdown(s: dict | None) -> list[str]:
         err = "" if c["error_bytes"] is None else (f"; the live heap it implied for proof {s['proofs']} was "
                                                    f"{mib(c['predicted_live_at_end'], 2)} MiB, measured "
                                                    f"{mib(c['measured_live_at_end'], 2)} ({signed_mib(c['error_bytes'], 3)} MiB)")
-        md.append(f"- From the first {c['from_proofs']} proofs the forecaster said: {c['headline']}{err}.")
+        md.append(f"- From the first {c['from_proofs']} proofs the forecaster said: {c['headline'].rstrip('.')}{err}.")
     return md + [""]
 
 
