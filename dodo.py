@@ -260,6 +260,15 @@ if CFG["wlh_overhead"]["pairs"]:
                doc="wlh benchmark: a whole program (compile + proofs) under wlh run / plain node, alternating runs",
                inputs=[NODE_LOCK, *CANDIDATE_CODE["run"], *files("analysis/wlh/overhead.py")],
                params={"pairs": W["pairs"], "proofs": W["proofs"]}, outputs=[r(WLH_OVERHEAD)], after=["node_deps"]))
+WLH_AGGREGATE = CFG.artifacts / "wlh" / "aggregate.json"
+if CFG["wlh_aggregate"]["pairs"]:
+    A = CFG["wlh_aggregate"]
+    G.add(Step("wlh_aggregate",
+               [f"{sys.executable} -m analysis.wlh.aggregate.bench --scenario {A['scenario']} --proofs {A['proofs']} "
+                f"--pairs {A['pairs']} --out {r(WLH_AGGREGATE)}"],
+               doc="wlh benchmark: full against aggregate mode (disk per proof, time, the same leak found)",
+               inputs=[NODE_LOCK, *CANDIDATE_CODE["run"], *CANDIDATE_CODE["report"], *files("analysis/wlh/aggregate/*.py")],
+               params=dict(A), outputs=[r(WLH_AGGREGATE)], after=["node_deps"]))
 CANDIDATE_PACK = candidate_paths.pack_record(CFG)
 
 # ---------------------------------------------------------------- The browser (o1js's web build in headless Chromium)
@@ -286,7 +295,9 @@ if BROWSER_RUNS:
                outputs=[r(BROWSER_MD), r(BROWSER_SUMMARY)]))
 
 # ---------------------------------------------------------------- The long run (a one-off: python -m analysis.longrun.run)
-LONGRUN_DIR = CFG.artifacts / "longrun" / "trivial"
+# The longest run made: 300 proofs in aggregate mode once it exists, else the 100-proof full-mode run before it.
+LONGRUN_DIR = next((d for d in (CFG.artifacts / "longrun" / "trivial-aggregate", CFG.artifacts / "longrun" / "trivial")
+                    if (d / "run.json").exists()), CFG.artifacts / "longrun" / "trivial")
 LONGRUN_SUMMARY = CFG.artifacts / "longrun" / "summary.json"
 LONGRUN = (LONGRUN_DIR / "run.json").exists()
 if LONGRUN:  # declared once the one-off's files are there (they are committed; its trace log is not)

@@ -25,11 +25,11 @@ def setup(c):
 # step waits for, and released them in no fixed order), and the crash cells (a 50-proof capped run after its
 # baseline) started last in a forced run of session 4, after about two hours, leaving one core for their tail.
 HEAVY = ["crash", "candidate", "step0", "trace", "matrix", "browser"]
-ALONE = ["trace_overhead", "guard_overhead", "wlh_overhead"]
+ALONE = ["trace_overhead", "guard_overhead", "wlh_overhead", "wlh_aggregate"]
 QUICK = ("bench.iterations=2 bench.runs=1 trace.iterations=2 trace.overhead_iterations=2 trace.overhead_pairs=1 "
          "matrix.versions=[2.15.0] matrix.workers=[1] matrix.scenarios=[trivial] matrix.extra_cells=[] "
          "matrix.iterations=3 matrix.whatif=[2.15.0/trivial/w1+free-wrapped-polycomm] crash.cells={} candidate.scenarios=[] "
-         "wlh_overhead.pairs=0 browser.runs=[] "
+         "wlh_overhead.pairs=0 wlh_aggregate.pairs=0 browser.runs=[] "
          # a quick run writes beside the committed results, never over them
          "paths.artifacts=.quick/artifacts paths.reports=.quick paths.lock=.quick/pipeline-lock.json")
 

@@ -49,3 +49,21 @@ def test_log_offsets(tmp_path):
     log.write_bytes(b'@{"ev":"META"}\n@{"ev":"SNAPSHOT","iteration":0}\n@{"ev":"ALLOCATE"}\n@{"ev":"SNAPSHOT","iteration":1}\n')
     o = longrun_run.log_offsets(log)
     assert o == {"snapshot_offsets": {"0": 15, "1": 67}, "log_bytes": len(log.read_bytes())}
+
+
+def test_an_aggregate_mode_run_says_so_and_counts_its_records(tmp_path):
+    d = write(tmp_path / "r", n=250)
+    (d / "run.json").write_text(json.dumps({"label": "long", "mode": "aggregate"}))
+    s = summary.summarize(d)
+    assert s["mode"] == "aggregate" and [c["from_proofs"] for c in s["checks"]] == [4, 10, 25, 50, 100, 200]
+    assert "Disk (aggregate mode: the trace log without event lines and aggregate.jsonl)" in "\n".join(summary.markdown(s))
+    log = tmp_path / "trace.log"
+    t0, t1 = b'@{"ev":"SNAPSHOT","iteration":0}\n', b'@{"ev":"SNAPSHOT","iteration":1}\n'
+    a = [b'{"kind":"start"}\n', b'{"kind":"snapshot","iteration":0}\n', b'{"kind":"snapshot","iteration":1}\n',
+         b'{"kind":"end"}\n']
+    log.write_bytes(t0 + t1)
+    (tmp_path / "aggregate.jsonl").write_bytes(b"".join(a))
+    o = longrun_run.log_offsets(log)
+    # bytes before each snapshot: in the log, plus in the records before its record
+    assert o["snapshot_offsets"] == {"0": len(a[0]), "1": len(t0) + len(a[0]) + len(a[1])}
+    assert o["log_bytes"] == len(t0 + t1) + len(b"".join(a))

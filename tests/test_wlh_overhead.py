@@ -16,6 +16,17 @@ def test_ratios_per_part_and_per_pair():
     assert r["ratio"] == pytest.approx(125.5 / 105)
     assert r["ratios"]["compile"] == pytest.approx(60 / 42) and r["ratios"]["proofs"] == pytest.approx(34.5 / 33)
     assert r["per_pair_ratio"] == pytest.approx([1.3, 1.1]) and r["trace_log_bytes"] == 1000
+    assert "aggregate" not in r
+
+
+def test_aggregate_mode_gets_its_own_ratio():
+    runs = [{"mode": "plain", "wall_s": 100, "compile_s": 40, "proof_s": [10], "pair": 1},
+            {"mode": "traced", "wall_s": 130, "compile_s": 60, "proof_s": [11], "trace_log_bytes": 900, "pair": 1},
+            {"mode": "aggregate", "wall_s": 120, "compile_s": 55, "proof_s": [11], "trace_log_bytes": 50, "pair": 1}]
+    r = overhead.summarize(runs, pairs=1, proofs=1)
+    assert r["ratio"] == pytest.approx(1.3) and r["trace_log_bytes"] == 900
+    assert r["aggregate"]["ratio"] == pytest.approx(1.2) and r["aggregate"]["bytes"] == 50
+    assert r["aggregate"]["ratios"]["compile"] == pytest.approx(55 / 40)
 
 
 def test_a_failing_or_silent_program_is_one_error(tmp_path, capsys):

@@ -166,3 +166,38 @@ def test_the_process_wlh_started_records_at_the_top(fake):
     [root] = instances(out)
     assert root["root"] and root["dir"] == "." and root["proofs"] == 3
     assert (out / "samples.jsonl").exists() and not (out / "instances" / root["name"]).exists()
+
+
+def test_aggregate_mode_starts_a_reader_per_instance_and_it_ends_with_the_process(fake):
+    """No tracer in the fake glue: the reader sees only the preload's own end of the pipe close at exit, and
+    writes its start and end records; the pipe is gone afterwards."""
+    import sys
+
+    out = fake / "run"
+    out.mkdir()
+    script = fake / "prog.cjs"
+    script.write_text(PROOFS)
+    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
+                       "WLH_TRACE_LOG": str(out / "trace.log"), "WLH_AGGREGATE": "1", "WLH_PYTHON": sys.executable}, out)
+    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    from analysis.wlh.runner import wait_for_aggregates
+
+    wait_for_aggregates(out, timeout=30)
+    kinds = [json.loads(x)["kind"] for x in (out / "aggregate.jsonl").read_text().splitlines()]
+    assert kinds == ["start", "end"] and (out / "trace.log").exists() and not (out / "trace.fifo").exists()
+
+
+def test_aggregate_mode_without_its_reader_is_one_error_before_o1js_loads(fake):
+    out = fake / "run"
+    out.mkdir()
+    script = fake / "prog.cjs"
+    script.write_text(PROOFS)
+    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
+                       "WLH_TRACE_LOG": str(out / "trace.log"), "WLH_AGGREGATE": "1",
+                       "WLH_PYTHON": str(fake / "no-python")}, out)
+    # cwd: the guard records the exit code 2 in wlh-guard-<pid>.jsonl there (no record path given here)
+    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60,
+                       cwd=fake)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.strip().count("\n") == 0 and "wlh: error: --aggregate: cannot start" in p.stderr, p.stderr

@@ -3,6 +3,7 @@ pinned release, then `wlh report`, then the byte offset of each SNAPSHOT line in
 the log itself is not committed).
 
     python -m analysis.longrun.run --scenario trivial --proofs 100 [--out artifacts/longrun/trivial]
+    python -m analysis.longrun.run --scenario trivial --proofs 300 --aggregate   # -> artifacts/longrun/trivial-aggregate
 """
 from __future__ import annotations
 
@@ -15,30 +16,19 @@ from pathlib import Path
 from analysis.candidate.steps import WLH, _call
 from analysis.common.paths import BENCH, ROOT
 from analysis.wlh import spec
-
-SNAPSHOT = b'@{"ev":"SNAPSHOT"'
-
-
-def log_offsets(log: Path) -> dict:
-    """{iteration: bytes of the log before that SNAPSHOT line}, and the log's size: what the log cost per proof."""
-    offsets, pos = {}, 0
-    with open(log, "rb") as f:
-        for line in f:
-            if line.startswith(SNAPSHOT):
-                offsets[str(json.loads(line[1:])["iteration"])] = pos
-            pos += len(line)
-    return {"snapshot_offsets": offsets, "log_bytes": pos}
-
+from analysis.wlh.aggregate.disk import log_offsets
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", choices=["trivial", "recursive"], default="trivial")
     ap.add_argument("--proofs", type=int, default=100)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--aggregate", action="store_true", help="wlh run --aggregate (disk grows with snapshots only)")
     a = ap.parse_args(argv)
-    out = a.out or ROOT / "artifacts" / "longrun" / a.scenario
+    out = a.out or ROOT / "artifacts" / "longrun" / (a.scenario + ("-aggregate" if a.aggregate else ""))
     cmd = [*WLH, "run", "--o1js", spec.pinned_version(), "--workers", "1", "--out", str(out), "--force",
-           "--label", f"long run {a.scenario} ({a.proofs} proofs)", "--", "node", str(BENCH / "wlh-loop.mjs"),
+           *(["--aggregate"] if a.aggregate else []),
+           "--label", f"long run {a.scenario} ({a.proofs} proofs{', aggregate' if a.aggregate else ''})", "--", "node", str(BENCH / "wlh-loop.mjs"),
            "--scenario", a.scenario, "--proofs", str(a.proofs), "--workers", "1"]
     try:
         _call(cmd, f"long run {a.scenario}: wlh run")

@@ -12,7 +12,7 @@ from analysis.forecast import forecast, headline
 from analysis.forecast.steps import steps_text
 from analysis.forecast.ceiling import live_rate
 
-CHECKPOINTS = (4, 10, 25, 50)  # forecasts made from the first K proofs
+CHECKPOINTS = (4, 10, 25, 50, 100, 200)  # forecasts made from the first K proofs (those below the run's length)
 
 
 def _fit(points: list[tuple[int, float]]) -> tuple[float | None, float | None]:
@@ -50,7 +50,8 @@ def summarize(run_dir: Path) -> dict:
                        "predicted_live_at_end": predicted, "measured_live_at_end": live[n],
                        "error_bytes": None if predicted is None else live[n] - predicted})
     full = forecast(bl, live)
-    return {"label": json.loads((run_dir / "run.json").read_text()).get("label"), "proofs": n,
+    record = json.loads((run_dir / "run.json").read_text())
+    return {"label": record.get("label"), "proofs": n, "mode": record.get("mode", "full"),
             "live": {"per_proof": slope, "spread": err, "first_proof": live[1] - live[0] if 0 in live and 1 in live else None,
                      "start": live.get(0), "end": live[n]},
             "windows": windows, "window_rates": {"min": min(w["per_proof"] for w in windows),
@@ -81,8 +82,11 @@ def markdown(s: dict | None) -> list[str]:
               + (f": steps that recur, {signed_mib(bl['per_proof'], 4)} MiB per proof on average" if bl["kind"] == "steady"
                  else "") + ".")
     d = s["disk"]
-    md.append(f"- Disk (full trace log): {mib(d['log_bytes'], 1)} MiB in all, {mib(d['before_first_proof'], 1)} MiB "
-              f"before the first proof (compile), then {mib(d['per_proof'], 2)} MiB per proof.")
+    what = ("aggregate mode: the trace log without event lines and aggregate.jsonl" if s.get("mode") == "aggregate"
+            else "full trace log")
+    per = (f"{d['per_proof'] / 1000:,.1f} KB" if d["per_proof"] < 2 ** 20 else f"{mib(d['per_proof'], 2)} MiB")
+    md.append(f"- Disk ({what}): {mib(d['log_bytes'], 1)} MiB in all, {mib(d['before_first_proof'], 1)} MiB "
+              f"before the first proof (compile), then {per} per proof (least squares over the snapshots).")
     md.append(f"- Forecast from the whole run: {s['forecast_whole_run']['headline']}")
     for c in s["checks"]:
         err = "" if c["error_bytes"] is None else (f"; the live heap it implied for proof {s['proofs']} was "

@@ -1,11 +1,11 @@
 """Benchmark: what `wlh run` costs a whole program, compile included (prints figures; not a test).
 
 The README's program (a 1-method ZkProgram: compile, then N proofs, one rayon worker, cold key cache) runs
-alternately under plain node and under `wlh run` (plain, traced, plain, traced, ...) in one go, so both see
-the same machine state. The program times itself (compile, each proof) and prints one JSON line; the
+alternately under plain node, under `wlh run` (full mode, "traced") and under `wlh run --aggregate` (plain,
+traced, aggregate, plain, ...) in one go, so all see the same machine state. The program times itself (compile, each proof) and prints one JSON line; the
 benchmark also takes each process's wall time (for `wlh run`: the whole command, Python start and the check
 of the cached instrumented copy included). Target from issue 23: traced / plain <= 1.15 for the whole
-program. Where the time goes (compile against proofs) is printed beside it.
+program, in both modes. Where the time goes (compile against proofs) is printed beside it.
 
     python -m analysis.wlh.overhead [--pairs 2] [--proofs 3] [--out artifacts/wlh/overhead.json]
 """
@@ -70,12 +70,17 @@ def commands(workdir: Path, proofs: int, wlh: list[str]) -> dict[str, list[str]]
     script = workdir / "prove.mjs"
     return {"plain": ["node", str(script), str(proofs)],
             "traced": [*wlh, "run", "--key-cache", "fresh", "--out", str(workdir / "run"), "--force", "--",
-                       "node", str(script), str(proofs)]}
+                       "node", str(script), str(proofs)],
+            "aggregate": [*wlh, "run", "--key-cache", "fresh", "--out", str(workdir / "run"), "--force", "--aggregate",
+                          "--", "node", str(script), str(proofs)]}
+
+
+MODES = ("plain", "traced", "aggregate")
 
 
 def measure(pairs: int, proofs: int, workdir: Path, wlh: list[str], node_modules: Path = BENCH / "node_modules",
             timeout_s: float = 1800, progress=print) -> dict:
-    """Alternate plain and traced runs; plain node resolves 'o1js' from node_modules (the pinned release),
+    """Alternate plain, traced and aggregate runs; plain node resolves 'o1js' from node_modules (the pinned release),
     `wlh run` from its own default (the same release, instrumented)."""
     (workdir / "prove.mjs").write_text(PROGRAM)
     if not (workdir / "node_modules").exists():
@@ -83,12 +88,13 @@ def measure(pairs: int, proofs: int, workdir: Path, wlh: list[str], node_modules
     cmds = commands(workdir, proofs, wlh)
     runs = []
     for k in range(pairs):
-        for mode in ("plain", "traced"):
+        for mode in MODES:
             with tempfile.TemporaryDirectory(prefix="wlh-keys-") as keys:  # cold key cache for plain too
                 env = {**os.environ, "XDG_CACHE_HOME": keys}
                 r = run_once(cmds[mode], env, workdir, timeout_s)
-            if mode == "traced":  # disk: the whole log, compile included (no per-proof split without a marker)
-                r["trace_log_bytes"] = (workdir / "run" / "trace.log").stat().st_size
+            if mode != "plain":  # disk: what the run wrote, compile included (no per-proof split without a marker)
+                r["trace_log_bytes"] = sum(f.stat().st_size for f in (workdir / "run" / "trace.log",
+                                                                     workdir / "run" / "aggregate.jsonl") if f.exists())
             runs.append({"mode": mode, "pair": k + 1, **r})
             progress(f"wlh overhead: pair {k + 1}/{pairs} {mode}: {r['wall_s']:.1f} s "
                      f"(compile {r['compile_s']:.1f} s, proofs {' '.join(f'{x:.1f}' for x in r['proof_s'])} s)")
@@ -101,16 +107,25 @@ def summarize(runs: list[dict], pairs: int, proofs: int) -> dict:
 
     parts = {"whole program (wall)": lambda r: r["wall_s"], "compile": lambda r: r["compile_s"],
              "proofs": lambda r: sum(r["proof_s"])}
+    modes = [m for m in MODES if any(r["mode"] == m for r in runs)]
     ratios = {name: mean("traced", f) / mean("plain", f) for name, f in parts.items()}
-    per_pair = [t["wall_s"] / p["wall_s"] for p, t in zip(runs[0::2], runs[1::2])]
-    logs = [r["trace_log_bytes"] for r in runs if "trace_log_bytes" in r]
-    return {"pairs": pairs, "proofs": proofs, "runs": runs, "target": TARGET,
-            "mean_seconds": {name: {m: mean(m, f) for m in ("plain", "traced")} for name, f in parts.items()},
+    plain = [r for r in runs if r["mode"] == "plain"]
+    per_pair = [t["wall_s"] / p["wall_s"] for p, t in zip(plain, [r for r in runs if r["mode"] == "traced"])]
+    logs = [r["trace_log_bytes"] for r in runs if r["mode"] == "traced"]
+    out = {"pairs": pairs, "proofs": proofs, "runs": runs, "target": TARGET,
+            "mean_seconds": {name: {m: mean(m, f) for m in modes} for name, f in parts.items()},
             "ratio": ratios["whole program (wall)"], "ratios": ratios, "per_pair_ratio": per_pair,
             "trace_log_bytes": statistics.mean(logs) if logs else None,
             "method": "alternating runs of the README's ZkProgram (compile + proofs, 1 worker, cold key cache) "
                       "under plain node and `wlh run`; ratio = mean traced wall time / mean plain wall time; "
-                      "compile and proofs as the program timed them itself"}
+                      "compile and proofs as the program timed them itself; aggregate: the same for `wlh run --aggregate`"}
+    if "aggregate" in modes:
+        agg = [r for r in runs if r["mode"] == "aggregate"]
+        out["aggregate"] = {"ratio": mean("aggregate", parts["whole program (wall)"]) / mean("plain", parts["whole program (wall)"]),
+                            "ratios": {name: mean("aggregate", f) / mean("plain", f) for name, f in parts.items()},
+                            "per_pair_ratio": [a["wall_s"] / p["wall_s"] for p, a in zip(plain, agg)],
+                            "bytes": statistics.mean(r["trace_log_bytes"] for r in agg)}
+    return out
 
 
 def main(argv=None) -> int:
@@ -132,6 +147,11 @@ def main(argv=None) -> int:
           f"{', '.join(f'{x:.3f}' for x in r['per_pair_ratio'])}); compile {r['ratios']['compile']:.3f}, "
           f"{a.proofs} proofs {r['ratios']['proofs']:.3f}; trace log {r['trace_log_bytes'] / 2 ** 20:.1f} MiB "
           "(compile and proofs, full mode)")
+    g = r.get("aggregate")
+    if g:
+        print(f"aggregate mode: wlh run --aggregate {m['whole program (wall)']['aggregate']:.1f} s, ratio {g['ratio']:.3f} "
+              f"(per pair {', '.join(f'{x:.3f}' for x in g['per_pair_ratio'])}); compile {g['ratios']['compile']:.3f}, "
+              f"{a.proofs} proofs {g['ratios']['proofs']:.3f}; written {g['bytes'] / 2 ** 20:.1f} MiB")
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(r, indent=1) + "\n")

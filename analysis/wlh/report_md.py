@@ -69,6 +69,8 @@ def run_table(run, s: dict) -> str:
             ["hook set", ((o.get("instrument") or {}).get("hook_set")) or "n/a"],
             ["worker threads", _threads(rec)],
             ["snapshots", f"{s['snapshots']} ({rec.get('snapshot', 'n/a')} mode)"],
+            ["trace", "aggregate (live tables per type and site, `--aggregate`)" if rec.get("mode") == "aggregate"
+             else "full (one line per allocation and drop)"],
             ["o1js key cache", rec.get("key_cache", "n/a")],
             ["proofs", s["proofs"]], ["exit code", rec.get("exit_code", "n/a")],
             ["guard", _guard(rec.get("guard"))],

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from analysis.common.jsonl import read_jsonl
+from analysis.wlh.aggregate.stream import AGGREGATE
 from analysis.wlh.errors import WlhError
 from analysis.wlh.paths import (GUARD, GUARD_RECORD, INSTANCES_DIR, INSTANCES_RECORD, PRELOAD, RUN_RECORD, SAMPLES,
                                 TRACE_LOG, display_path)
@@ -29,6 +30,8 @@ from analysis.wlh.spec import O1jsSource
 from analysis.wlh.traced import TracedCopy
 
 CLEANUP_SOME = "--harmony-weak-refs-with-cleanup-some"
+# aggregate mode's files beside each trace log (bench/wlh/instance.mjs): the records, the reader's errors, its pipe
+AGGREGATE_FILES = (AGGREGATE, "aggregate.err", "trace.fifo")
 
 
 @dataclass
@@ -41,6 +44,7 @@ class RunOptions:
     label: str
     guard: bool = True        # load bench/guard/guard.cjs (a fault ends the program with code 86, recorded)
     cap_mib: float | None = None  # lower the WASM memory ceiling (the guard's WLH_MEMORY_CAP_MIB)
+    aggregate: bool = False   # live tables instead of one line per event (analysis.wlh.aggregate)
 
 
 def check_command(command: list[str]) -> Path | None:
@@ -114,7 +118,7 @@ def prepare_out(out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise WlhError(f"--out {out}: not empty (pass --force to replace its run)")
-        for name in (RUN_RECORD, TRACE_LOG, SAMPLES, GUARD_RECORD, INSTANCES_RECORD):
+        for name in (RUN_RECORD, TRACE_LOG, SAMPLES, GUARD_RECORD, INSTANCES_RECORD, *AGGREGATE_FILES):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / INSTANCES_DIR, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -133,6 +137,10 @@ def run(opts: RunOptions, src: O1jsSource, traced: TracedCopy) -> tuple[int, dic
                 "WLH_CREATION_SITES": "1", "O1JS_BACKEND": "wasm"})
     if opts.workers is not None:
         env["WLH_WORKERS"] = str(opts.workers)
+    env.pop("WLH_TRACE_FILE", None)
+    env.pop("WLH_AGGREGATE", None)
+    if opts.aggregate:
+        env.update({"WLH_AGGREGATE": "1", "WLH_PYTHON": sys.executable})
     for k in [k for k in env if k.startswith("WLH_GUARD") or k in ("WLH_MEMORY_CAP_MIB", "WLH_WATCHDOG_SECONDS")]:
         del env[k]  # the guard's settings are wlh's (--guard, --cap), not whatever the shell had
     if opts.guard:
@@ -156,20 +164,66 @@ def run(opts: RunOptions, src: O1jsSource, traced: TracedCopy) -> tuple[int, dic
     finally:
         if key_cache:
             shutil.rmtree(key_cache, ignore_errors=True)
+    if opts.aggregate:
+        wait_for_aggregates(out)
+    tidy_claims(out)
     seconds = time.monotonic() - t0
     record = {
         "tool": "wlh run", "label": opts.label,
         "program": [_display_arg(a) for a in opts.command],
         "o1js": {**src.record(), "traced_copy_key": traced.key, "instrument": traced.report},
         "workers": opts.workers, "snapshot": opts.snapshot, "key_cache": opts.key_cache,
+        "mode": "aggregate" if opts.aggregate else "full",
         "node_flags": cmd[1:len(cmd) - len(opts.command) + 1],
         "started": started.isoformat(timespec="seconds"), "seconds": round(seconds, 1), "exit_code": code,
-        "files": {"trace_log": TRACE_LOG, "samples": SAMPLES, **({"guard": GUARD_RECORD} if opts.guard else {})},
+        "files": {"trace_log": TRACE_LOG, "samples": SAMPLES, **({"guard": GUARD_RECORD} if opts.guard else {}),
+                  **({"aggregate": AGGREGATE} if opts.aggregate else {})},
         "guard": guard_end(out / GUARD_RECORD, opts) if opts.guard else None,
         **run_figures(out),
     }
     (out / RUN_RECORD).write_text(json.dumps(record, indent=1) + "\n")
     return code, record
+
+
+def tidy_claims(out: Path) -> None:
+    """The claim counter of bench/wlh/instance.mjs (instances/.claims/) is of no use once the program has ended;
+    instances/ goes too when no process other than the root claimed one."""
+    shutil.rmtree(out / INSTANCES_DIR / ".claims", ignore_errors=True)
+    try:
+        (out / INSTANCES_DIR).rmdir()
+    except OSError:
+        pass  # other instances recorded there (or it never existed)
+
+
+def wait_for_aggregates(out: Path, timeout: float = 600.0) -> None:
+    """Each instance's reader ends once its process has exited and it has read the rest of the pipe: wait for
+    its end record (a reader that lags behind a fast writer may need a while; say so)."""
+    dirs = [out / i["dir"] for i in instances(out)] or [out]
+    t0 = time.monotonic()
+    told = False
+    for d in dirs:
+        while (d / "trace.fifo").exists() and not _ended(d / AGGREGATE):
+            if time.monotonic() - t0 > timeout:
+                warn(f"{display_path(d)}: the aggregate reader has not finished after {timeout:.0f} s; its records "
+                     "end at its last snapshot")
+                break
+            if not told and time.monotonic() - t0 > 2:
+                warn("waiting for the aggregate readers to finish the stream")
+                told = True
+            time.sleep(0.1)
+        err = d / "aggregate.err"
+        if err.exists() and err.stat().st_size:
+            warn(f"{display_path(err)}: {err.read_text(errors='replace').strip().splitlines()[-1]}")
+
+
+def _ended(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 65536))
+            tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        return tail.startswith(b'{"kind":"end"')
+    except OSError:
+        return False
 
 
 def guard_end(path: Path, opts: "RunOptions") -> dict:

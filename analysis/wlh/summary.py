@@ -10,6 +10,7 @@ from pathlib import Path
 from analysis.analyze.figures import ScenarioFigures, figures
 from analysis.forecast import CEILING, forecast, headline
 from analysis.parse import ParseResult, parse_file
+from analysis.wlh.aggregate import overlay
 from analysis.wlh.errors import WlhError
 from analysis.wlh.rundir import Run, open_run
 
@@ -28,7 +29,11 @@ def analyze(run: Run) -> tuple[ParseResult, ScenarioFigures]:
         raise WlhError(f"{run.log}: not a trace: none of its {result.lines_total:,} lines is a trace event "
                        "(an '@' line written by `wlh run`'s tracer)")
     result.source = run.log.name
-    return result, figures(run.label, result, None)
+    f = figures(run.label, result, None)
+    agg_path = overlay.path_for(run.log)
+    if agg_path.is_file():  # a `wlh run --aggregate` run: the tables its reader kept replace the event lines
+        overlay.apply(result, f, overlay.load(agg_path))
+    return result, f
 
 
 def bytelength_summary(fc: dict) -> dict:
@@ -51,9 +56,11 @@ def summarize(run: Run, result: ParseResult, f: ScenarioFigures, ceiling: int = 
         "program": run.record.get("program"),
         "o1js": {k: o1js.get(k) for k in ("kind", "spec", "version")} if o1js else None,
         "workers": run.record.get("workers"), "snapshot": run.record.get("snapshot"),
+        "mode": run.record.get("mode", "full"),
         "key_cache": run.record.get("key_cache"),
         "exit_code": run.record.get("exit_code"),
-        "checks_ok": result.ok, "failed_checks": result.failed_checks,
+        "checks_ok": result.ok and not overlay.incomplete(result),
+        "failed_checks": result.failed_checks + ([overlay.INCOMPLETE] if overlay.incomplete(result) else []),
         "snapshots": len(f.rows), "proofs": f.proofs,
         "bytelength_by_iteration": {str(k): v for k, v in by_bytes.items()},
         "live_by_iteration": {str(k): v for k, v in by_live.items()},

@@ -10,12 +10,15 @@
 // and each claim appends one line to instances.jsonl (schemas/wlh-instance.schema.json).
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const Module = require('node:module');
 const { GLUE_REQUEST } = require('../guard/glue.cjs');
 
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const INSTANCES_DIR = 'instances';
 export const INSTANCES_RECORD = 'instances.jsonl';
 
@@ -60,6 +63,16 @@ export function claimInstance(env = process.env, argv = process.argv) {
     argv: [path.basename(argv[1] || 'node'), ...argv.slice(2)],
     started: new Date().toISOString(),
   };
+  if (env.WLH_AGGREGATE === '1') {
+    // The tracer writes into a pipe; the reader at its other end keeps the tables and writes the trace log.
+    env.WLH_TRACE_FILE = env.WLH_TRACE_LOG;
+    try {
+      env.WLH_TRACE_LOG = startAggregator(env, env.WLH_TRACE_FILE);
+    } catch (e) {
+      process.stderr.write(`wlh: error: ${e.message}\n`); // before o1js loads: nothing would be traced
+      process.exit(2);
+    }
+  }
   const fd = fs.openSync(path.join(runDir, INSTANCES_RECORD), 'a');
   try {
     fs.writeSync(fd, JSON.stringify(record) + '\n'); // one write on O_APPEND: lines of processes never interleave
@@ -80,4 +93,41 @@ export function beforeGlueLoad(callback) {
     }
     return load.apply(this, arguments);
   };
+}
+
+// `wlh run --aggregate`: a named pipe beside the trace log and its reader (python -m analysis.wlh.aggregate),
+// which writes the trace log without ALLOCATE/DROP lines and aggregate.jsonl. Returns the pipe's path, for
+// the tracer. The pipe is opened here once for writing, without blocking, as soon as the reader has it
+// open: that proves the reader is there (the tracer's own blocking open would wait forever for a reader
+// that failed to start), and the descriptor stays open, unused, until this process ends. The reader sees
+// the end of the stream when the last writer closes: when this process exits or dies.
+export function startAggregator(env, logPath, timeoutMs = 30000) {
+  const dir = path.dirname(logPath);
+  const fifo = path.join(dir, 'trace.fifo');
+  fs.rmSync(fifo, { force: true });
+  const made = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`--aggregate: cannot make the pipe ${fifo}: ${made.stderr || made.error}`);
+  const errPath = path.join(dir, 'aggregate.err');
+  const err = fs.openSync(errPath, 'w');
+  const child = spawn(env.WLH_PYTHON || 'python3', ['-m', 'analysis.wlh.aggregate', '--fifo', fifo, '--log', logPath,
+    '--out', path.join(dir, 'aggregate.jsonl')], { cwd: REPO, detached: true, stdio: ['ignore', 'ignore', err],
+    env: { ...env, NODE_OPTIONS: '' } });
+  fs.closeSync(err);
+  if (child.pid === undefined) throw new Error(`--aggregate: cannot start '${env.WLH_PYTHON || 'python3'}' (the reader)`);
+  child.unref();
+  const sleep = new Int32Array(new SharedArrayBuffer(4));
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    try {
+      fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK); // kept open: see above
+      return fifo;
+    } catch (e) {
+      if (e.code !== 'ENXIO') throw e; // ENXIO: no reader yet
+    }
+    const why = fs.readFileSync(errPath, 'utf8').trim().split('\n').pop(); // the reader writes nothing unless it failed
+    if (why || Date.now() > deadline) {
+      try { process.kill(child.pid); } catch {}
+      throw new Error(`--aggregate: the reader of ${fifo} did not start` + (why ? `: ${why}` : ` within ${timeoutMs / 1000} s`));
+    }
+    Atomics.wait(sleep, 0, 0, 20);
+  }
 }

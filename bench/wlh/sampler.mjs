@@ -8,8 +8,18 @@ const mib = (b) => (b === null || b === undefined ? 'n/a' : (b / 2 ** 20).toFixe
 const signed = (b, d = 1) => (b === null || b === undefined ? '' : ` (${b >= 0 ? '+' : ''}${(b / 2 ** 20).toFixed(d)})`);
 
 // The tracer writes its SNAPSHOT line (live heap bytes) to the trace log; read it back from the bytes
-// the snapshot call appended, so progress can show live MiB without a tracer API for it.
-function snapshotSince(logPath, offset) {
+// the snapshot call appended, so progress can show live MiB without a tracer API for it. In aggregate mode
+// another process writes the log: wait up to waitMs for the line to arrive.
+function snapshotSince(logPath, offset, waitMs = 0) {
+  const sleep = new Int32Array(new SharedArrayBuffer(4));
+  for (const deadline = Date.now() + waitMs; ;) {
+    const snap = readSnapshotSince(logPath, offset);
+    if (snap || Date.now() >= deadline) return snap;
+    Atomics.wait(sleep, 0, 0, 10);
+  }
+}
+
+function readSnapshotSince(logPath, offset) {
   let fd;
   try {
     fd = fs.openSync(logPath, 'r');
@@ -41,7 +51,7 @@ function logSize(logPath) {
 }
 
 // prefix: names the instance in progress lines when a program runs several (' 2-4711' -> '[wlh 2-4711]').
-export function createSampler({ samplesPath, logPath, finalizers, getGlue, prefix = '' }) {
+export function createSampler({ samplesPath, logPath, finalizers, getGlue, prefix = '', readBackMs = 0 }) {
   const t0 = performance.now();
   const fd = fs.openSync(samplesPath, 'w');
   let lastWasm = null;
@@ -76,7 +86,7 @@ export function createSampler({ samplesPath, logPath, finalizers, getGlue, prefi
     };
     const offset = logSize(logPath);
     const ret = globalThis.__wlhSample?.(s); // the tracer's heap snapshot at this very boundary
-    const snap = ret && typeof ret.live_heap_bytes === 'number' ? ret : snapshotSince(logPath, offset);
+    const snap = ret && typeof ret.live_heap_bytes === 'number' ? ret : snapshotSince(logPath, offset, readBackMs);
     s.live_heap_bytes = snap ? snap.live_heap_bytes : null;
     s.tracked_live_bytes = snap ? snap.tracked_live_bytes : null;
     emit(s);

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from analysis.wlh import runner, spec, traced
 from analysis.wlh.errors import WlhError
+from analysis.wlh.aggregate.stream import AGGREGATE
 from analysis.wlh.paths import RUN_RECORD, TRACE_LOG
 
 SNAPSHOT = re.compile(r"^(proof|manual|every:\d+(\.\d+)?)$")
@@ -63,6 +64,14 @@ program's exit code is wlh's."""
                  (the optional call keeps the program runnable without wlh; the first call is the
                  baseline, iteration 0)
 
+--aggregate:
+  the tracer's events go through a pipe to a reader (one per process) that keeps the live objects and
+  writes, at each snapshot, per type and creation site: live objects and bytes, allocated and dropped
+  since the last snapshot, and what is still live per snapshot interval (aggregate.jsonl); the trace
+  log keeps every line but ALLOCATE/DROP (SNAPSHOT, SITE_LIVE, SITE, GROW). The parser's checks on
+  ids are made by the reader and written as counts. `wlh report/compare/check` read both modes alike;
+  only the object-by-object listing of a full log is gone.
+
 example:
   wlh run --o1js 2.15.0 --workers 1 --out runs/base -- node build/prove.js --count 3
   wlh report runs/base"""
@@ -84,6 +93,9 @@ example:
                             "ends the program within 5 s with exit code 86 instead of hanging; guard.jsonl says why)")
         p.add_argument("--cap", type=positive_float, metavar="MIB",
                        help="lower o1js's WASM memory ceiling to MIB (default 4096) to reach it in fewer proofs")
+        p.add_argument("--aggregate", action="store_true",
+                       help="keep live tables per type and site instead of one log line per allocation and drop: "
+                            "disk grows with snapshots, not with events (for long runs; see below)")
         p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- node SCRIPT [ARGS]",
                        help="the program, after --")
 
@@ -102,7 +114,7 @@ example:
                     f"recording into {out}")
         opts = runner.RunOptions(command=command, out=out, snapshot=args.snapshot, workers=args.workers,
                                  key_cache=args.key_cache, label=args.label or (script.name if script else "program"),
-                                 guard=args.guard, cap_mib=args.cap)
+                                 guard=args.guard, cap_mib=args.cap, aggregate=args.aggregate)
         code, record = runner.run(opts, src, copy)
         loaded = (record.get("preload") or {}).get("glue_loaded")
         if not loaded and code != 0:
@@ -115,11 +127,11 @@ example:
         elif record["snapshots"] == 0:
             runner.warn(f"no snapshot was taken (--snapshot {args.snapshot}); `wlh report` needs at least two")
         logs = [out / i["dir"] / TRACE_LOG for i in record["instances"]] or [out / TRACE_LOG]
-        size = sum(f.stat().st_size for f in logs if f.exists())
+        size = sum(f.stat().st_size for f in logs + [f.with_name(AGGREGATE) for f in logs] if f.exists())
         n = record["proofs"]
         several = f" in {len(logs)} processes (instances/)" if len(logs) > 1 else ""
         runner.warn(f"{record['snapshots']} snapshot(s), {n} proof{'' if n == 1 else 's'}{several}, trace log"
-                    f"{'s' if len(logs) > 1 else ''} {size / 2 ** 20:.1f} MiB; run record {out / RUN_RECORD}; "
+                    f"{'s' if len(logs) > 1 else ''}{' and aggregates' if args.aggregate else ''} {size / 2 ** 20:.1f} MiB; run record {out / RUN_RECORD}; "
                     f"next: wlh report {out}")
         ended = ((record.get("guard") or {}).get("ended_by_guard") or {})
         crash = (record.get("guard") or {}).get("crash") or {}
