@@ -160,6 +160,13 @@ METHOD = """## How the binary route works
   allocation. Handle creation sites: the boundary export and up to three o1js JS frames (file:line): the
   nearest, the first outside the conversion helpers (`conversion*.js`: the code that asked for the value),
   and the first outside the bindings layer (the library code), written `a < b < c`.
+- **Aggregate mode** (`wlh run --aggregate`, for runs of any length): the same tracer writes into a pipe; a
+  reader per process (`analysis/wlh/aggregate/`) keeps the live objects, writes every line but ALLOCATE/DROP to
+  the trace log unchanged (so this parser reads it as before), and at each SNAPSHOT one record of
+  `aggregate.jsonl` (`schemas/wlh-aggregate.schema.json`): per type and creation site the live objects and bytes,
+  allocated and dropped since the last snapshot, per snapshot interval what is still live, and the parser's id
+  checks as counts. `wlh report` puts these where the figures from ALLOCATE/DROP lines go; a test feeds one
+  stream to both and compares every figure and check count.
 
 ## What the tracer cannot see (and what it does about it)
 - Heap traffic that bypasses `__rust_alloc`/`__rust_dealloc` (a few std thread-bookkeeping paths call
