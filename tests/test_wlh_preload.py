@@ -67,6 +67,20 @@ def run(fake, program, **env):
     return p, [e for e in events if e["event"] == "sample"], events[-1]
 
 
+def run_at_top(fake, **env):
+    """PROOFS as the process `wlh run` started, in the run directory fake/run; cwd is fake (the guard writes
+    wlh-guard-<pid>.jsonl there when a process fails and no record path is given)."""
+    out = fake / "run"
+    out.mkdir()
+    script = fake / "prog.cjs"
+    script.write_text(PROOFS)
+    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
+                       "WLH_TRACE_LOG": str(out / "trace.log"), **env}, out)
+    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60,
+                       cwd=fake)
+    return out, p
+
+
 def test_proof_mode_snapshots_and_worker_override(fake):
     p, samples, end = run(fake, PROOFS, WLH_WORKERS="1")
     assert json.loads(p.stdout) == {"threads": 1}            # the program asked for 7
@@ -155,13 +169,7 @@ def test_every_process_that_loads_o1js_is_an_instance_of_its_own(fake):
 def test_the_process_wlh_started_records_at_the_top(fake):
     from analysis.wlh.runner import instances
 
-    out = fake / "run"
-    out.mkdir()
-    script = fake / "prog.cjs"
-    script.write_text(PROOFS)
-    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
-                       "WLH_TRACE_LOG": str(out / "trace.log"), "WLH_ROOT_PID": "1"}, out)  # a stale value is dropped
-    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60)
+    out, p = run_at_top(fake, WLH_ROOT_PID="1")  # a stale value is dropped
     assert p.returncode == 0, p.stderr
     [root] = instances(out)
     assert root["root"] and root["dir"] == "." and root["proofs"] == 3
@@ -173,31 +181,16 @@ def test_aggregate_mode_starts_a_reader_per_instance_and_it_ends_with_the_proces
     writes its start and end records; the pipe is gone afterwards."""
     import sys
 
-    out = fake / "run"
-    out.mkdir()
-    script = fake / "prog.cjs"
-    script.write_text(PROOFS)
-    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
-                       "WLH_TRACE_LOG": str(out / "trace.log"), "WLH_AGGREGATE": "1", "WLH_PYTHON": sys.executable}, out)
-    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
     from analysis.wlh.runner import wait_for_aggregates
 
+    out, p = run_at_top(fake, WLH_AGGREGATE="1", WLH_PYTHON=sys.executable)
+    assert p.returncode == 0, p.stderr
     wait_for_aggregates(out, timeout=30)
     kinds = [json.loads(x)["kind"] for x in (out / "aggregate.jsonl").read_text().splitlines()]
     assert kinds == ["start", "end"] and (out / "trace.log").exists() and not (out / "trace.fifo").exists()
 
 
 def test_aggregate_mode_without_its_reader_is_one_error_before_o1js_loads(fake):
-    out = fake / "run"
-    out.mkdir()
-    script = fake / "prog.cjs"
-    script.write_text(PROOFS)
-    env = program_env({**os.environ, "WLH_O1JS_ANCHOR": str(fake / "anchor"), "WLH_SAMPLES": str(out / "samples.jsonl"),
-                       "WLH_TRACE_LOG": str(out / "trace.log"), "WLH_AGGREGATE": "1",
-                       "WLH_PYTHON": str(fake / "no-python")}, out)
-    # cwd: the guard records the exit code 2 in wlh-guard-<pid>.jsonl there (no record path given here)
-    p = subprocess.run(node_command(["node", str(script)]), env=env, capture_output=True, text=True, timeout=60,
-                       cwd=fake)
+    _, p = run_at_top(fake, WLH_AGGREGATE="1", WLH_PYTHON=str(fake / "no-python"))
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip().count("\n") == 0 and "wlh: error: --aggregate: cannot start" in p.stderr, p.stderr
