@@ -242,7 +242,10 @@ WLH_RUN_CODE = files("bench/wlh-loop.mjs", "bench/lib/*.mjs", "bench/wlh/*.mjs",
                      "analysis/wlh/spec.py", "analysis/wlh/traced.py", "analysis/wlh/paths.py", "analysis/wlh/errors.py",
                      "analysis/wlh/commands/run.py")
 FORECAST = files("analysis/forecast/*.py")
-WLH_SUMMARY_CODE = [*PARSER, *FORECAST, *files("analysis/wlh/summary.py", "analysis/wlh/rundir.py")]
+# summary.analyze reads aggregate-mode runs through analysis/wlh/aggregate (overlay, and the records' format)
+WLH_SUMMARY_CODE = [*PARSER, *FORECAST, *files("analysis/wlh/summary.py", "analysis/wlh/rundir.py",
+                                               "analysis/wlh/aggregate/__init__.py", "analysis/wlh/aggregate/overlay.py",
+                                               "analysis/wlh/aggregate/stream.py", "analysis/wlh/aggregate/table.py")]
 CANDIDATE_CODE = {"pack": [r(candidate_paths.GENERATOR), r(candidate_paths.TEMPLATE)],
                   "run": sorted({*WLH_RUN_CODE, *INSTRUMENTER}),
                   "report": [*WLH_SUMMARY_CODE, *files("analysis/wlh/report_md.py", "analysis/wlh/commands/report.py")],
