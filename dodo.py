@@ -62,10 +62,11 @@ def cmd(c: list[str]) -> list[str]:
     return relative_command(c, ROOT)
 
 
-BENCH_JS = files("bench/prove-loop.mjs", "bench/lib/*.mjs")
+BENCH_JS = files("bench/prove-loop.mjs", "bench/lib/*.mjs", "bench/wlh/sampler.mjs", "bench/wlh/settle.mjs")  # one sampler with wlh run
 INSTRUMENTER = [r(p) for p in step2_steps.INSTRUMENTER]
 PARSER = files("analysis/parse/*.py", "analysis/analyze/*.py", "schemas/trace-event.schema.json")
 REPORTS = CFG.reports
+BENCHMARK_CODE = ["analysis/common/benchmark.py"]  # what the four benchmarks share (alternating runs, main)
 OVERHEAD = CFG.artifacts / "step2" / "overhead.json"
 
 
@@ -145,7 +146,7 @@ G.add(Step("trace_overhead",
            [f"{sys.executable} -m analysis.trace.overhead --pairs {T['overhead_pairs']} "
             f"--iterations {T['overhead_iterations']} --out {r(OVERHEAD)}"],
            doc="Step 2 benchmark: prove time traced / untraced, alternating runs in one pipeline run",
-           inputs=[INSTRUMENT_REPORT, *BENCH_JS, "analysis/trace/overhead.py"], requires=[TRACED_MARK],
+           inputs=[INSTRUMENT_REPORT, *BENCH_JS, *BENCHMARK_CODE, "analysis/trace/overhead.py"], requires=[TRACED_MARK],
            params={"bench": {k: b[k] for k in ("workers", "cache", "circuit_rows", "settle_turns")},
                    "pairs": T["overhead_pairs"], "iterations": T["overhead_iterations"]},
            outputs=[r(OVERHEAD)]))
@@ -155,7 +156,7 @@ G.add(Step("guard_overhead",
            [f"{sys.executable} -m analysis.guard.overhead --pairs {T['overhead_pairs']} "
             f"--iterations {T['overhead_iterations'] + 1} --out {r(GUARD_OVERHEAD)}"],
            doc="Guard benchmark: prove time with the guard / without, alternating runs in one pipeline run",
-           inputs=[*BENCH_JS, *files("bench/guard/*.cjs", "analysis/guard/overhead.py")],
+           inputs=[*BENCH_JS, *BENCHMARK_CODE, *files("bench/guard/*.cjs", "analysis/guard/overhead.py")],
            params={"bench": {k: b[k] for k in ("workers", "cache", "circuit_rows", "settle_turns")},
                    "pairs": T["overhead_pairs"], "iterations": T["overhead_iterations"] + 1},
            outputs=[r(GUARD_OVERHEAD)], after=["node_deps"]))
@@ -261,7 +262,7 @@ if CFG["wlh_overhead"]["pairs"]:
                [f"{sys.executable} -m analysis.wlh.overhead --pairs {W['pairs']} --proofs {W['proofs']} "
                 f"--out {r(WLH_OVERHEAD)}"],
                doc="wlh benchmark: a whole program (compile + proofs) under wlh run / plain node, alternating runs",
-               inputs=[NODE_LOCK, *CANDIDATE_CODE["run"], *files("analysis/wlh/overhead.py")],
+               inputs=[NODE_LOCK, *CANDIDATE_CODE["run"], *BENCHMARK_CODE, *files("analysis/wlh/overhead.py")],
                params={"pairs": W["pairs"], "proofs": W["proofs"]}, outputs=[r(WLH_OVERHEAD)], after=["node_deps"]))
 WLH_AGGREGATE = CFG.artifacts / "wlh" / "aggregate.json"
 if CFG["wlh_aggregate"]["pairs"]:
@@ -270,7 +271,8 @@ if CFG["wlh_aggregate"]["pairs"]:
                [f"{sys.executable} -m analysis.wlh.aggregate.bench --scenario {A['scenario']} --proofs {A['proofs']} "
                 f"--pairs {A['pairs']} --out {r(WLH_AGGREGATE)}"],
                doc="wlh benchmark: full against aggregate mode (disk per proof, time, the same leak found)",
-               inputs=[NODE_LOCK, *CANDIDATE_CODE["run"], *CANDIDATE_CODE["report"], *files("analysis/wlh/aggregate/*.py")],
+               inputs=[NODE_LOCK, *CANDIDATE_CODE["run"], *CANDIDATE_CODE["report"], *BENCHMARK_CODE,
+                       *files("analysis/wlh/aggregate/*.py")],
                params=dict(A), outputs=[r(WLH_AGGREGATE)], after=["node_deps"]))
 CANDIDATE_PACK = candidate_paths.pack_record(CFG)
 
@@ -307,7 +309,8 @@ if LONGRUN:  # declared once the one-off's files are there (they are committed; 
     G.add(Step("longrun_report", [(longrun_summary.write, [LONGRUN_DIR, LONGRUN_SUMMARY])],
                doc="The long run's figures: live-heap rate per window, disk per proof, early forecasts vs what it saw",
                inputs=[*(r(LONGRUN_DIR / f) for f in ("run.json", "samples.jsonl", "log_offsets.json")),
-                       *files("analysis/longrun/summary.py", "analysis/forecast/*.py", "analysis/common/stats.py")],
+                       *files("analysis/longrun/summary.py", "analysis/forecast/*.py", "analysis/common/stats.py",
+                             "analysis/wlh/aggregate/disk.py")],
                outputs=[r(LONGRUN_SUMMARY)]))
 
 # ---------------------------------------------------------------- Step 4

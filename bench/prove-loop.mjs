@@ -13,6 +13,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { installFinalizerCounter } from './lib/finalizer-counter.mjs';
 import { defineScenario } from './lib/scenarios.mjs';
+import { createSampler } from './wlh/sampler.mjs';
+import { settleLater } from './wlh/settle.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -37,17 +39,15 @@ const workers = Number(args.workers);
 const rows = Number(args.rows);
 const settleTurns = Number(args['settle-turns']);
 const label = args.label || args.scenario;
-const t0 = performance.now();
-const fd = fs.openSync(args.out, 'w');
-function emit(obj) {
-  // writeSync: the line is in the kernel before we go on, so a crash cannot lose it.
-  fs.writeSync(fd, JSON.stringify({ ...obj, t: +((performance.now() - t0) / 1000).toFixed(3) }) + '\n');
-}
-
 // Before o1js loads: count FinalizationRegistry activity (measures whether GC settling is enough)
 // and force the WASM backend (2.15 can pick a native one that has no WASM memory).
 const finalizers = installFinalizerCounter();
 process.env.O1JS_BACKEND = 'wasm';
+// One sampler with `wlh run` (bench/wlh/sampler.mjs): the same sample line, and in a traced run the
+// tracer's heap snapshot at the same boundary (WLH_TRACE_LOG is the tracer's log, absent when untraced).
+const sampler = createSampler({ samplesPath: args.out, logPath: process.env.WLH_TRACE_LOG || null, finalizers,
+  getGlue: () => wasmGlue()?.mod, tag: label, total: iterations });
+const emit = sampler.emit;
 
 const o1jsDir = path.resolve(args['o1js-dir']);
 const o1jsVersion = JSON.parse(fs.readFileSync(path.join(o1jsDir, 'package.json'), 'utf8')).version;
@@ -62,62 +62,9 @@ function wasmGlue() {
   const key = Object.keys(cache).find((k) => /[\\/](kimchi_wasm|plonk_wasm)\.cjs$/.test(k) && k.startsWith(o1jsDir));
   return key ? { file: path.relative(o1jsDir, key), mod: cache[key].exports } : undefined;
 }
-function wasmMemoryBytes() {
-  const glue = wasmGlue();
-  if (!glue) return null;
-  const memory = glue.mod.__wasm?.memory ?? glue.mod.get_memory?.();
-  return memory ? memory.buffer.byteLength : null; // never cache the buffer: it is replaced on growth
-}
-
-async function settle() {
-  // Rounds of GC, a task turn (FinalizationRegistry callbacks run only then), GC, task turn; repeated
-  // until a round runs no callback (freeing one handle can make others collectable), at least two
-  // rounds and at most --settle-turns. `settled` records whether the last round was quiet.
-  const perRound = [];
-  for (let i = 0; i < settleTurns; i++) {
-    const before = finalizers.finalized;
-    globalThis.gc();
-    await new Promise((r) => setTimeout(r, 0));
-    globalThis.gc();
-    await new Promise((r) => setTimeout(r, 0));
-    perRound.push(finalizers.finalized - before);
-    if (i >= 1 && perRound[i] === 0) break;
-  }
-  return perRound;
-}
-
-let lastWasm = null;
+// GC settled over task turns (FinalizationRegistry callbacks run only then): bench/wlh/settle.mjs.
 async function sample(iteration, phase, extra = {}) {
-  const finalizedPerRound = await settle();
-  const mem = process.memoryUsage();
-  const wasmBytes = wasmMemoryBytes();
-  const s = {
-    event: 'sample',
-    iteration,
-    phase,
-    wasm_memory_bytes: wasmBytes,
-    wasm_memory_delta: wasmBytes !== null && lastWasm !== null ? wasmBytes - lastWasm : null,
-    js_heap_used: mem.heapUsed,
-    js_heap_total: mem.heapTotal,
-    rss: mem.rss,
-    external: mem.external,
-    array_buffers: mem.arrayBuffers,
-    handles_live: finalizers.live,
-    finalized_per_round: finalizedPerRound,
-    settled: finalizedPerRound[finalizedPerRound.length - 1] === 0,
-    ...extra,
-  };
-  if (wasmBytes !== null) lastWasm = wasmBytes;
-  emit(s);
-  globalThis.__wlhSample?.(s); // hook for the Step 2 tracer: heap snapshot at the same boundary
-  const mib = (b) => (b === null ? 'n/a' : (b / 2 ** 20).toFixed(1));
-  const delta = s.wasm_memory_delta === null ? '' : ` (${s.wasm_memory_delta >= 0 ? '+' : ''}${mib(s.wasm_memory_delta)})`;
-  const prove = extra.prove_seconds !== undefined ? ` prove ${extra.prove_seconds.toFixed(1)} s,` : '';
-  process.stderr.write(
-    `[${label}] ${phase}${iteration > 0 ? ` ${iteration}/${iterations}` : ''}:${prove} wasm ${mib(wasmBytes)} MiB${delta},` +
-      ` rss ${mib(mem.rss)} MiB, js heap ${mib(mem.heapUsed)} MiB, live handles ${finalizers.live}\n`
-  );
-  return s;
+  return sampler.take(iteration, phase, extra, await settleLater(finalizers, settleTurns));
 }
 
 const scenario = defineScenario(o1js, args.scenario, { rows });
@@ -169,7 +116,7 @@ try {
   emit({ event: 'error', message: String(err?.stack ?? err) });
   throw err;
 } finally {
-  fs.closeSync(fd);
+  sampler.close();
   if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true });
 }
 // The rayon pool keeps the process alive in some releases.

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from analysis.parse import collect as logparse_collect
-from analysis.parse import (CHECKS, format_checks, format_table, format_type_sites, parse_bytes, parse_file,
-                               parse_stream)
+from analysis.parse import (CHECKS, MixedLogError, format_checks, format_table, format_type_sites, parse_bytes,
+                            parse_file, parse_stream)
 from analysis.parse.events import FAST_LINE, check_event
 from analysis.common.paths import ROOT, schema_path
 
@@ -366,6 +366,21 @@ def test_cli_missing_file_is_one_line_and_exit_2(tmp_path):
     p = cli(str(tmp_path / "nope.log"))
     assert p.returncode == 2 and p.stdout == b""
     assert p.stderr.decode().strip().count("\n") == 0 and "no such file" in p.stderr.decode()
+
+
+def test_a_log_two_processes_wrote_is_refused_with_the_line_of_the_second(tmp_path):
+    meta = lambda pid: f'@{{"ev":"META","route":"binary","pid":{pid}}}'
+    one = log(meta(7), A(0, 5, "X"), meta(7), D(0, 5, "X"))  # one process may write META again: not mixed
+    assert parse_bytes(one).ok
+    mixed = log(meta(7), A(0, 5, "X"), meta(8), A(0, 5, "X"))
+    with pytest.raises(MixedLogError, match=r"^3: a second process \(pid 8\) .* pid 7 started at line 1"):
+        parse_bytes(mixed)
+    path = tmp_path / "mixed.log"
+    path.write_bytes(mixed)
+    p = cli(str(path))
+    assert p.returncode == 2 and p.stdout == b""
+    err = p.stderr.decode().strip()
+    assert err.count("\n") == 0 and err.startswith(f"parse: error: {path}:3: a second process (pid 8)")
 
 
 def test_result_json_matches_schema_and_names_every_check():

@@ -1,4 +1,6 @@
 """`wlh --help`, each subcommand's help, and usage mistakes as one line."""
+import os
+
 import pytest
 
 from analysis.wlh.cli import build_parser
@@ -100,3 +102,41 @@ def test_cap_without_the_guard_is_refused_before_anything_is_prepared(capsys, tm
     code, _, err = wlh(capsys, "run", "--cap", "500", "--no-guard", "--out", tmp_path / "r", "--", "node", "x.mjs")
     assert code == 2 and "--cap is applied by the guard" in one_error_line(err)
     assert not (tmp_path / "r").exists()
+
+
+FAKE_PREPARE = """
+import fs from 'node:fs';
+import path from 'node:path';
+const arg = (k) => process.argv[process.argv.indexOf(k) + 1];
+const out = arg('--out');
+fs.mkdirSync(path.join(out, 'node_modules', 'o1js'), { recursive: true });
+fs.writeFileSync(arg('--report'), JSON.stringify({ made_by: path.basename(out) }));
+if (process.env.FAKE_RACE) {  // another run finishes its copy of the same content first
+  const final = out.replace(/[.]making-[0-9]+$/, '');
+  fs.mkdirSync(final, { recursive: true });
+  fs.writeFileSync(path.join(final, 'instrument.json'), JSON.stringify({ made_by: 'the other run' }));
+  fs.writeFileSync(path.join(final, 'ready'), '{}');
+}
+"""
+
+
+@pytest.mark.parametrize("race", [False, True])
+def test_a_traced_copy_appears_whole_or_not_at_all(tmp_path, monkeypatch, race):
+    from analysis.wlh import traced
+    from analysis.wlh.spec import O1jsSource
+
+    script = tmp_path / "prepare.mjs"
+    script.write_text(FAKE_PREPARE)
+    src = tmp_path / "o1js"
+    (src / "dist" / "node").mkdir(parents=True)
+    (src / "package.json").write_text('{"version": "2.15.0"}')
+    monkeypatch.setattr(traced, "PREPARE", script)
+    monkeypatch.setenv("WLH_CACHE", str(tmp_path / "cache"))
+    if race:
+        monkeypatch.setenv("FAKE_RACE", "1")
+    copy = traced.prepare(O1jsSource("release", "2.15.0", src, tmp_path, "2.15.0"))
+    assert copy.reused is race
+    assert copy.report["made_by"] == ("the other run" if race else f"{copy.key}.making-{os.getpid()}")
+    assert sorted(p.name for p in (tmp_path / "cache" / "traced").iterdir()) == [copy.key]  # nothing half-made left
+    assert (copy.anchor / "ready").exists()
+    assert traced.prepare(O1jsSource("release", "2.15.0", src, tmp_path, "2.15.0")).reused

@@ -37,3 +37,25 @@ def test_a_failing_or_silent_program_is_one_error(tmp_path, capsys):
     ok = overhead.run_once([sys.executable, "-c", 'print(\'{"wlh_overhead": {"compile_s": 1, "proof_s": [2]}}\')'],
                            {}, tmp_path, 30)
     assert ok["compile_s"] == 1 and ok["proof_s"] == [2] and ok["wall_s"] > 0
+
+
+def test_traced_runs_use_the_copy_made_before_them_and_a_cold_key_cache(tmp_path, monkeypatch):
+    """The instrumented copy is made once before the timed runs; a traced run's cold o1js key cache (an empty
+    XDG_CACHE_HOME) must not move wlh's cache with it, or each run would make the copy again."""
+    record = ("import os, json; print(json.dumps({'wlh_overhead': {'compile_s': 1, 'proof_s': [1]}})); "
+              "open(os.environ['ENV_OUT'], 'a').write(os.environ.get('WLH_CACHE', '-') + ' ' + os.environ['XDG_CACHE_HOME'] + '\\n')")
+    monkeypatch.setattr(overhead, "commands", lambda workdir, proofs, wlh: {m: [sys.executable, "-c", record]
+                                                                            for m in overhead.MODES})
+    monkeypatch.delenv("WLH_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    monkeypatch.setenv("ENV_OUT", str(tmp_path / "env.txt"))
+    (tmp_path / "nm").mkdir()
+    made = []
+    work = tmp_path / "work"
+    work.mkdir()
+    r = overhead.measure(1, 1, work, [], node_modules=tmp_path / "nm", progress=lambda m: None,
+                         prepare=lambda script: made.append(script) or 7.25)
+    assert made == [work / "prove.mjs"] and r["instrument_seconds"] == 7.2
+    seen = [line.split() for line in (tmp_path / "env.txt").read_text().splitlines()]
+    assert [w for w, _ in seen] == ["-", str(tmp_path / "home-cache" / "wlh"), str(tmp_path / "home-cache" / "wlh")]
+    assert len({x for _, x in seen}) == 3 and all("wlh-keys-" in x for _, x in seen)  # a fresh key cache per run

@@ -1,7 +1,7 @@
 """Step 3 figures computed from a parse result (analysis.parse) and the Step 0 summary.
 
-Everything here is arithmetic on measured data; nothing is estimated except where a name says so
-(`proofs_to_ceiling_estimate`), and the reports say how.
+Everything here is arithmetic on measured data; nothing is estimated. When the ceiling would be reached is the
+forecaster's (analysis.forecast), which reads byteLength as steps and never as a rate through one-time steps.
 """
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.analyze import growth as growth_mod
+from analysis.analyze.objects import LogObjects
 from analysis.common.stats import linear_fit
-
-CEILING = 4 * 2 ** 30
 
 
 @dataclass
@@ -50,7 +49,6 @@ class ScenarioFigures:
     live_slope: float | None = None
     live_slope_stderr: float | None = None
     first_proof_live_growth: int | None = None
-    proofs_to_ceiling_estimate: int | None = None
     top_growth_sites: list[dict] = field(default_factory=list)
     tracked_share_of_growth: float | None = None
     leaks_by_type_in_loop: list[dict] = field(default_factory=list)
@@ -112,72 +110,42 @@ def decompose(snapshot: dict, thread_bytes: int = 0) -> dict | None:
             "chunks_not_hooked": w["inuse_chunks"] - snapshot["live_blocks"], "largest_free": w["largest_free"]}
 
 
-def _loop_snapshots(snapshots: list[dict]) -> list[dict]:
-    """The snapshot taken after compile (iteration 0) and after each proof, in order."""
-    return [s for s in snapshots if s.get("iteration", -1) >= 0]
+def leaks_by_type(rows: list[tuple], sites: dict, proofs: int) -> list[dict]:
+    """Objects created in the loop and never dropped (objects.never_dropped_rows), per type, with their creation
+    sites ranked by bytes (ties: by site number, then by type name)."""
+    per: dict[str, dict] = {}
+    for t, site, n, b in rows:
+        r = per.setdefault(t, {"type": t, "count": 0, "bytes": 0, "sites": []})
+        r["count"] += n
+        r["bytes"] += b
+        info = sites.get(site, {}) if site is not None else {}
+        r["sites"].append({"site": site, "count": n, "bytes": b, "js": info.get("js"), "rust": info.get("rust")})
+    out = []
+    for r in per.values():
+        r["sites"].sort(key=lambda x: (-x["bytes"], -1 if x["site"] is None else x["site"]))
+        out.append({"type": r["type"], "count": r["count"], "bytes": r["bytes"],
+                    "bytes_per_proof": r["bytes"] / proofs if proofs else None, "sites": r["sites"][:5]})
+    out.sort(key=lambda r: (-r["bytes"], r["type"]))
+    return out
 
 
-def never_dropped_between(result, lo_line: int | None, hi_line: int | None) -> int:
-    nd = result.never_dropped()
-    lines, sizes = nd["line"], nd["size"]
-    mask = np.ones(len(lines), dtype=bool)
-    if lo_line is not None:
-        mask &= lines > lo_line
-    if hi_line is not None:
-        mask &= lines < hi_line
-    return int(sizes[mask].sum())
-
-
-def _in_loop(nd: dict, after_line: int | None, before_line: int | None) -> np.ndarray:
-    mask = np.ones(len(nd["line"]), dtype=bool)
-    if after_line is not None:
-        mask &= nd["line"] > after_line
-    if before_line is not None:
-        mask &= nd["line"] < before_line
-    return mask
-
-
-def leaks_by_type(result, after_line: int | None, before_line: int | None, proofs: int) -> list[dict]:
-    """Objects ALLOCATEd between two log lines (the after-compile and the last snapshot) and never dropped,
-    per type, with their creation sites ranked by bytes."""
-    nd = result.never_dropped()
-    mask = _in_loop(nd, after_line, before_line)
-    types, sizes, sites = nd["type"][mask], nd["size"][mask], nd["site"][mask]
+def figures(scenario: str, result, step0_memory: dict[str, int] | None, objects=None) -> ScenarioFigures:
+    """objects: where the tracked objects come from (analysis.analyze.objects); the ALLOCATE/DROP lines of the
+    parse result unless given (a `wlh run --aggregate` run gives its reader's tables)."""
+    objects = objects if objects is not None else LogObjects(result)
+    idx = [k for k, s in enumerate(result.snapshots) if s.get("iteration", -1) >= 0]  # after compile, after each proof
+    snaps = [result.snapshots[k] for k in idx]
     rows = []
-    for code in np.unique(types):
-        sel = types == code
-        b = int(sizes[sel].sum())
-        by_site = []
-        for site in np.unique(sites[sel]):
-            ss = sel & (sites == site)
-            info = result.sites.get(int(site), {}) if site >= 0 else {}
-            by_site.append({"site": int(site) if site >= 0 else None, "count": int(ss.sum()),
-                            "bytes": int(sizes[ss].sum()), "js": info.get("js"), "rust": info.get("rust")})
-        by_site.sort(key=lambda r: -r["bytes"])
-        rows.append({"type": result.type_names[int(code)], "count": int(sel.sum()), "bytes": b,
-                     "bytes_per_proof": b / proofs if proofs else None, "sites": by_site[:5]})
-    rows.sort(key=lambda r: -r["bytes"])
-    return rows
-
-
-def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> ScenarioFigures:
-    snaps = _loop_snapshots(result.snapshots)
-    rows = []
-    prev_line = None
     threads = thread_startup_bytes(result, [s["iteration"] for s in snaps])
-    for s in snaps:
-        line = s.get("line")
-        created = never_dropped_between(result, prev_line, line) if line is not None and prev_line is not None else None
+    for j, s in enumerate(snaps):
         rows.append(IterationRow(
             iteration=s["iteration"], memory_bytes=s["memory_bytes"], live_heap_bytes=s["live_heap_bytes"],
             live_blocks=s["live_blocks"], tracked_live_bytes=s.get("tracked_live_bytes", 0),
             untracked_live_bytes=s["live_heap_bytes"] - s.get("tracked_live_bytes", 0),
-            never_dropped_created_here=created,
+            never_dropped_created_here=objects.never_dropped_bytes(idx[j - 1], idx[j]) if j else None,
             step0_memory_bytes=(step0_memory or {}).get(str(s["iteration"])), decomposition=decompose(s, threads[s["iteration"]])))
-        prev_line = line
-    nd_total = int(result.never_dropped()["size"].sum())
-    f = ScenarioFigures(scenario=scenario, rows=rows, never_dropped_total=nd_total, never_dropped_in_loop=None,
-                        vs_bytelength_run=None, vs_live_heap_run=None)
+    f = ScenarioFigures(scenario=scenario, rows=rows, never_dropped_total=objects.never_dropped_bytes(),
+                        never_dropped_in_loop=None, vs_bytelength_run=None, vs_live_heap_run=None)
     f.byte_growth = growth_mod.attribute(result.snapshots, getattr(result, "grows", []))
     f.fragmentation = growth_mod.fragmentation(result.snapshots)
     if len(rows) < 2:
@@ -185,9 +153,8 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     first, last = rows[0], rows[-1]
     f.proofs = last.iteration
     # "the loop": from the after-compile snapshot to the snapshot after the last proof
-    lo, hi = snaps[0].get("line"), snaps[-1].get("line")
-    f.leaks_by_type_in_loop = leaks_by_type(result, lo, hi, f.proofs)
-    f.never_dropped_in_loop = never_dropped_between(result, lo, hi) if lo is not None else None
+    f.leaks_by_type_in_loop = leaks_by_type(objects.never_dropped_rows(idx[0], idx[-1]), result.sites, f.proofs)
+    f.never_dropped_in_loop = objects.never_dropped_bytes(idx[0], idx[-1])
     if f.never_dropped_in_loop is not None:
         m0 = first.step0_memory_bytes if first.step0_memory_bytes is not None else first.memory_bytes
         m1 = last.step0_memory_bytes if last.step0_memory_bytes is not None else last.memory_bytes
@@ -210,33 +177,16 @@ def figures(scenario: str, result, step0_memory: dict[str, int] | None) -> Scena
     fit = linear_fit([r.iteration for r in later], [r.live_heap_bytes for r in later]) if len(later) >= 2 else None
     if fit:
         f.live_slope, f.live_slope_stderr = fit.slope, fit.slope_stderr
-        if fit.slope > 0:
-            f.proofs_to_ceiling_estimate = int((CEILING - last.memory_bytes) / fit.slope)
     growth = last.live_heap_bytes - first.live_heap_bytes
     if growth > 0:
         f.tracked_share_of_growth = (last.tracked_live_bytes - first.tracked_live_bytes) / growth
+    its = [s["iteration"] for s in snaps]
     sites = site_series(result, snaps)
-    f.growth_by_site_kind = growth_by_site_kind(result, sites, [s["iteration"] for s in snaps])
+    f.growth_by_site_kind = growth_by_site_kind(result.sites, objects.object_sites(), sites, its)
     f.top_growth_sites = sorted(sites, key=lambda r: -r["growth_bytes"])[:15]
     f.site_rates = sorted(sites, key=lambda r: -(r["per_proof"] or 0))[:25]
-    if all(s.get("line") is not None for s in snaps):
-        f.type_rates = [r for r in type_rates(result, snaps) if any(r["values"])][:25]
+    f.type_rates = type_rates(objects.live_by_type(idx), its)
     return f
-
-
-def _drop_lines(result) -> np.ndarray:
-    """Per ALLOCATE row, the line of its DROP (a huge number when never dropped). Ids are unique when the
-    checks pass; with duplicates the first DROP of an id is used (the report then shows failed checks)."""
-    a_id, d_id, d_line = result.allocates["id"], result.drops["id"], result.drops["line"]
-    out = np.full(len(a_id), np.iinfo(np.int64).max, dtype=np.int64)
-    if len(d_id):
-        order = np.argsort(d_id, kind="stable")
-        ids, lines = d_id[order], d_line[order]
-        pos = np.searchsorted(ids, a_id)
-        ok = pos < len(ids)
-        ok[ok] = ids[pos[ok]] == a_id[ok]
-        out[ok] = lines[pos[ok]]
-    return out
 
 
 def rate(xs: list[int], ys: list[float]) -> dict:
@@ -248,27 +198,18 @@ def rate(xs: list[int], ys: list[float]) -> dict:
             "values": ys}
 
 
-def type_rates(result, snaps: list[dict]) -> list[dict]:
-    """Live bytes of tracked objects per type at every snapshot (after compile, after each proof)."""
-    a = result.allocates
-    a_line, a_size, a_type = a["line"], a["size"], a["type"]
-    d_line = _drop_lines(result)
-    its = [s["iteration"] for s in snaps]
-    rows = []
-    for code in np.unique(a_type):
-        sel = a_type == code
-        al, dl, sz = a_line[sel], d_line[sel], a_size[sel]
-        ys = [float(sz[(al < s["line"]) & (dl > s["line"])].sum()) for s in snaps]
-        r = rate(its, ys)
-        rows.append({"type": result.type_names[int(code)], **r})
-    rows.sort(key=lambda r: -(r["per_proof"] or 0))
-    return rows
+def type_rates(live_by_type: dict[str, list[float]], its: list[int]) -> list[dict]:
+    """Live bytes of tracked objects per type at every snapshot (after compile, after each proof), with their
+    one-time and per-proof growth; the 25 growing fastest, types never live left out."""
+    rows = [{"type": t, **rate(its, ys)} for t, ys in live_by_type.items() if any(ys)]
+    rows.sort(key=lambda r: (-(r["per_proof"] or 0), r["type"]))
+    return rows[:25]
 
 
 SITE_KINDS = ("objects", "thread_startup", "other")
 
 
-def growth_by_site_kind(result, site_rows: list[dict], iterations: list[int]) -> dict:
+def growth_by_site_kind(sites: dict, object_sites: set[int], site_rows: list[dict], iterations: list[int]) -> dict:
     """Live heap bytes per kind of allocation site, at every snapshot, with their rates. Every live block has
     exactly one site, so the kinds never overlap and add up to the live heap (unlike tracked-object sizes,
     which include a share of their building call's bytes):
@@ -276,10 +217,10 @@ def growth_by_site_kind(result, site_rows: list[dict], iterations: list[int]) ->
     - thread_startup: the threads' start-up code (worker stacks, TLS; is_thread_startup);
     - other: every other site."""
     # Handles get a site with their JS caller, blocks one without: they meet in the boundary export's name.
-    object_calls = {result.sites.get(int(s), {}).get("rust") for s in np.unique(result.allocates["site"])} - {None}
+    object_calls = {sites.get(s, {}).get("rust") for s in object_sites} - {None}
     sums = {k: np.zeros(len(iterations)) for k in SITE_KINDS}
     for r in site_rows:
-        kind = ("thread_startup" if is_thread_startup(result.sites.get(r["site"], {}))
+        kind = ("thread_startup" if is_thread_startup(sites.get(r["site"], {}))
                 else "objects" if r["rust"] in object_calls else "other")
         sums[kind] += np.asarray(r["values"], dtype=float)
     return {k: {**rate(iterations, [float(x) for x in v]), "growth": float(v[-1] - v[0]) if len(v) else 0.0,

@@ -17,6 +17,7 @@ from analysis.parse import parse_file
 from analysis.parse.format import format_checks, format_table, format_type_sites
 from analysis.analyze.figures import ScenarioFigures, figures
 from analysis.common.units import mib, pct, signed_mib
+from analysis.forecast import forecast, headline
 
 
 def parse_log(log: Path, out_json: Path, name: str | None = None):
@@ -142,11 +143,10 @@ def findings(f: ScenarioFigures, result) -> list[str]:
             out.append(f"The first proof changes live heap by {signed_mib(f.first_proof_live_growth, 3)} MiB.")
         if f.live_slope is not None:
             err = f" ± {mib(f.live_slope_stderr, 4)}" if f.live_slope_stderr is not None else ""
+            fc = forecast({r.iteration: r.memory_bytes for r in f.rows}, {r.iteration: r.live_heap_bytes for r in f.rows})
             out.append(f"Least-squares slope of live heap over proofs 1..{last.iteration}: "
-                       f"{signed_mib(f.live_slope, 4)}{err} MiB per proof"
-                       + (f"; if it stays linear, byteLength would reach 4 GiB after about {f.proofs_to_ceiling_estimate:,} more "
-                          "proofs (an extrapolation, not a measurement: fragmentation can make it sooner)."
-                          if f.proofs_to_ceiling_estimate is not None else "."))
+                       f"{signed_mib(f.live_slope, 4)}{err} MiB per proof. The forecaster (analysis.forecast: byteLength "
+                       f"as steps, proof 1 apart, never a one-time step read as a rate): {headline(fc)}")
         if f.tracked_share_of_growth is not None:
             out.append(f"Live tracked objects (JS handles and what they own) account for {pct(f.tracked_share_of_growth)} "
                        "of the live-heap growth over the loop; the rest is heap no live JS handle owns, listed by allocation site below.")

@@ -11,13 +11,11 @@ thread), so the ratio should be within the run-to-run noise; the output says bot
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
-from analysis.common import config as config_mod
+from analysis.common import benchmark, config as config_mod
 from analysis.common.paths import BENCH
 from analysis.step0.run import bench_args, node_command, run_benchmark
 from analysis.trace.overhead import prove_times
@@ -27,17 +25,16 @@ TARGET = 1.01
 
 
 def measure(cfg, pairs: int, iterations: int, workdir: Path) -> dict:
-    runs = []
-    for k in range(pairs):
-        for guarded in (False, True):
-            name = "guarded" if guarded else "plain"
-            out = workdir / f"{name}-{k}.jsonl"
-            cmd = node_command(scenario="trivial", iterations=iterations, out=out,
-                               label=f"guard overhead {name} {k + 1}/{pairs}", meta={},
-                               node_options=["--require", str(GUARD)] if guarded else None, **bench_args(cfg))
-            env = {"WLH_GUARD_RECORD": str(workdir / f"guard-{k}.jsonl")} if guarded else {"WLH_GUARD": "0"}
-            run_benchmark(cmd, out, timeout_s=cfg["bench"]["timeout_minutes"] * 60, env=env)
-            runs.append({"guarded": guarded, "prove_seconds": prove_times(out)})
+    def one(mode: str, k: int) -> dict:
+        guarded = mode == "guarded"
+        out = workdir / f"{mode}-{k}.jsonl"
+        cmd = node_command(scenario="trivial", iterations=iterations, out=out,
+                           label=f"guard overhead {mode} {k}/{pairs}", meta={},
+                           node_options=["--require", str(GUARD)] if guarded else None, **bench_args(cfg))
+        env = {"WLH_GUARD_RECORD": str(workdir / f"guard-{k}.jsonl")} if guarded else {"WLH_GUARD": "0"}
+        run_benchmark(cmd, out, timeout_s=cfg["bench"]["timeout_minutes"] * 60, env=env)
+        return {"guarded": guarded, "prove_seconds": prove_times(out)}
+    runs = benchmark.alternate(pairs, ("plain", "guarded"), one)
 
     def later(guarded):
         return [t for r in runs if r["guarded"] == guarded for t in r["prove_seconds"][1:]]
@@ -60,15 +57,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path)
     a = ap.parse_args(argv)
     cfg = config_mod.load()
-    with tempfile.TemporaryDirectory(prefix="wlh-guard-overhead-") as tmp:
-        r = measure(cfg, a.pairs, a.iterations, Path(tmp))
-    spread = f", plain runs differ by {100 * r['plain_run_spread']:.1f} % among themselves" if r["plain_run_spread"] is not None else ""
-    print(f"prove time, proofs 2..{a.iterations}: plain {r['mean_prove_seconds_plain']:.2f} s, guarded "
-          f"{r['mean_prove_seconds_guarded']:.2f} s, ratio {r['ratio']:.3f} (target <= {TARGET}){spread}")
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(r, indent=1) + "\n")
-    return 0
+
+    def lines(r):
+        spread = (f", plain runs differ by {100 * r['plain_run_spread']:.1f} % among themselves"
+                  if r["plain_run_spread"] is not None else "")
+        return [f"prove time, proofs 2..{a.iterations}: plain {r['mean_prove_seconds_plain']:.2f} s, guarded "
+                f"{r['mean_prove_seconds_guarded']:.2f} s, ratio {r['ratio']:.3f} (target <= {TARGET}){spread}"]
+    return benchmark.main("guard overhead", lambda tmp: measure(cfg, a.pairs, a.iterations, tmp), lines, a.out)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from analysis.common.units import mib, signed_mib
 from analysis.forecast import forecast, headline
 from analysis.forecast.steps import steps_text
 from analysis.forecast.ceiling import live_rate
+from analysis.wlh.aggregate.disk import steady_bytes_per_proof
 
 CHECKPOINTS = (4, 10, 25, 50, 100, 200)  # forecasts made from the first K proofs (those below the run's length)
 
@@ -37,7 +38,7 @@ def summarize(run_dir: Path) -> dict:
             windows.append({"from": pts[0][0], "to": pts[-1][0], "per_proof": s, "spread": e})
     offs = json.loads((run_dir / "log_offsets.json").read_text())
     o = {int(k): v for k, v in offs["snapshot_offsets"].items()}
-    disk, _ = _fit([(k, v) for k, v in o.items() if k >= 1])
+    disk = steady_bytes_per_proof(offs)  # as `doit wlh_aggregate` reads disk: the median, one-time proofs apart
     checks = []
     for k in CHECKPOINTS:
         if k >= n:
@@ -56,7 +57,9 @@ def summarize(run_dir: Path) -> dict:
                      "start": live.get(0), "end": live[n]},
             "windows": windows, "window_rates": {"min": min(w["per_proof"] for w in windows),
                                                  "max": max(w["per_proof"] for w in windows)} if windows else None,
-            "disk": {"log_bytes": offs["log_bytes"], "before_first_proof": o.get(0), "per_proof": disk},
+            "disk": {"log_bytes": offs["log_bytes"], "before_first_proof": o.get(0), "per_proof": disk["per_proof"],
+                     "first_proof": disk["by_proof"].get(1),
+                     "one_time": {k: v for k, v in disk["one_time"].items() if k >= 2}},
             "bytelength": full["bytelength"], "forecast_whole_run": {"verdict": full.get("verdict"),
                                                                     "crash_proof": full.get("crash_proof"),
                                                                     "headline": headline(full)},
@@ -84,9 +87,13 @@ def markdown(s: dict | None) -> list[str]:
     d = s["disk"]
     what = ("aggregate mode: the trace log without event lines and aggregate.jsonl" if s.get("mode") == "aggregate"
             else "full trace log")
-    per = (f"{d['per_proof'] / 1000:,.1f} KB" if d["per_proof"] < 2 ** 20 else f"{mib(d['per_proof'], 2)} MiB")
+    size = (lambda b: f"{b / 1000:,.1f} KB" if b < 2 ** 20 else f"{mib(b, 2)} MiB")
+    once = d.get("one_time") or {}
+    apart = ("; written once, apart: " + ", ".join(f"proof {k} {size(v)}" for k, v in sorted(once.items(), key=lambda x: int(x[0])))
+             if once else "")
     md.append(f"- Disk ({what}): {mib(d['log_bytes'], 1)} MiB in all, {mib(d['before_first_proof'], 1)} MiB "
-              f"before the first proof (compile), then {per} per proof (least squares over the snapshots).")
+              f"before the first proof (compile), {size(d['first_proof'])} in proof 1, then {size(d['per_proof'])} per "
+              f"proof (the median of proofs 2..{s['proofs']}{apart}).")
     md.append(f"- Forecast from the whole run: {s['forecast_whole_run']['headline']}")
     for c in s["checks"]:
         err = "" if c["error_bytes"] is None else (f"; the live heap it implied for proof {s['proofs']} was "

@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from analysis.parse.collect import BLOCK_BYTES, Collector, Example, Tally
+from analysis.parse.collect import BLOCK_BYTES, Collector, Example, MixedLogError, Tally
 from analysis.parse.format import format_checks, format_table, format_type_sites
 from analysis.parse.result import CHECKS, ParseResult, TypeRow, TypeSiteRow, build_result
 
 __all__ = [
-    "CHECKS", "Example", "ParseResult", "Tally", "TypeRow", "TypeSiteRow",
+    "CHECKS", "Example", "MixedLogError", "ParseResult", "Tally", "TypeRow", "TypeSiteRow",
     "format_checks", "format_table", "format_type_sites", "parse_bytes", "parse_file", "parse_stream",
 ]
 
@@ -32,7 +32,7 @@ def parse_stream(stream: BinaryIO, source: str = "<stream>", *, max_examples: in
                  progress: Callable[[int], None] | None = None, progress_every: int = 5_000_000,
                  block_bytes: int = BLOCK_BYTES) -> ParseResult:
     """Parse a binary stream (file, pipe, sys.stdin.buffer); progress(lines read) is called after the
-    block that crosses each multiple of progress_every."""
+    block that crosses each multiple of progress_every. A log two processes wrote raises MixedLogError."""
     collector = Collector(max_examples=max_examples, progress=progress, progress_every=progress_every)
     # The parse allocates many short-lived tuples but builds no reference cycles: the cyclic GC
     # would only rescan them over and over (it cost about a third of the run time).

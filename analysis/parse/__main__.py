@@ -2,7 +2,8 @@
 
 Parses a Step 2 trace log (standard input when LOG is missing or '-'), prints the check summary and
 the never-dropped tables, optionally writes the result JSON (schemas/parse-result.schema.json).
-Exit status: 0; 1 with --strict when any check failed; 2 for a usage error or unreadable input.
+Exit status: 0; 1 with --strict when any check failed; 2 for a usage error, unreadable input or a log that two
+processes wrote.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.parse import format_checks, format_table, format_type_sites, parse_file
+from analysis.parse import MixedLogError, format_checks, format_table, format_type_sites, parse_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (IsADirectoryError, PermissionError) as e:
         print(f"parse: error: {args.log}: {e.strerror.lower()}", file=sys.stderr)
+        return 2
+    except MixedLogError as e:
+        print(f"parse: error: {args.log}:{e}", file=sys.stderr)
         return 2
 
     if args.json:

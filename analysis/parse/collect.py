@@ -21,6 +21,16 @@ BLOCK_BYTES = 4 << 20
 _NL, _AT = 10, 64
 
 
+class MixedLogError(ValueError):
+    """Two processes wrote one log: their ids both start at 0, so no id check could be trusted."""
+
+    def __init__(self, line: int, pid, first_line: int, first_pid):
+        self.line = line
+        super().__init__(f"{line}: a second process (pid {pid}) writes to this log, which pid {first_pid} "
+                         f"started at line {first_line}: one log per process (wlh run gives each process that "
+                         "loads o1js its own, see instances/)")
+
+
 @dataclass
 class Example:
     line: int | None
@@ -165,6 +175,7 @@ class Collector:
         self.site_live: list[dict] = []
         self.grows: list[dict] = []
         self.meta: list[dict] = []
+        self._first_process: tuple | None = None  # (pid, line) of the first META that names one
         self._progress = progress
         self._progress_every = progress_every
         self._next_progress = progress_every
@@ -300,7 +311,16 @@ class Collector:
                 self.grows.append({**{k: v for k, v in obj.items() if k != "ev"}, "line": line,
                                    "snapshot": len(self.snapshots) - 1 if self.snapshots else None})
             else:
+                if ev == "META" and "pid" in obj:
+                    self._one_process(obj["pid"], line)
                 self.meta.append(obj)
+
+    def _one_process(self, pid, line: int) -> None:
+        # A process writes one META when it opens the log; another pid's META means two interleaved logs.
+        if self._first_process is None:
+            self._first_process = (pid, line)
+        elif pid != self._first_process[0]:
+            raise MixedLogError(line, pid, self._first_process[1], self._first_process[0])
 
     def _add_site(self, obj: dict, line: int) -> None:
         number = int(obj["site"])

@@ -9,12 +9,10 @@ one-time work). Target from the issue: traced / plain <= 1.15 with creation site
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from pathlib import Path
 
-from analysis.common import config as config_mod
+from analysis.common import benchmark, config as config_mod
 from analysis.common.jsonl import read_jsonl
 from analysis.step0.run import bench_args, node_command, run_benchmark
 from analysis.trace.steps import traced_dir
@@ -27,17 +25,18 @@ def prove_times(path: Path) -> list[float]:
 
 def measure(cfg, pairs: int, iterations: int, workdir: Path) -> dict:
     b = cfg["bench"]
-    runs = []
-    for k in range(pairs):
-        for traced in (False, True):
-            out = workdir / f"{'traced' if traced else 'plain'}-{k}.jsonl"
-            cmd = node_command(scenario="trivial", iterations=iterations, out=out,
-                               label=f"overhead {'traced' if traced else 'plain'} {k + 1}/{pairs}", meta={},
-                               o1js_dir=(traced_dir(cfg) / "o1js") if traced else None, **bench_args(cfg))
-            env = {"WLH_TRACE_LOG": str(workdir / f"trace-{k}.log"), "WLH_CREATION_SITES": "1"} if traced else {}
-            run_benchmark(cmd, out, timeout_s=b["timeout_minutes"] * 60, env=env)
-            times = prove_times(out)
-            runs.append({"traced": traced, "prove_seconds": times})
+
+    def one(mode: str, k: int) -> dict:
+        traced = mode == "traced"
+        out = workdir / f"{mode}-{k}.jsonl"
+        cmd = node_command(scenario="trivial", iterations=iterations, out=out,
+                           label=f"overhead {mode} {k}/{pairs}", meta={},
+                           o1js_dir=(traced_dir(cfg) / "o1js") if traced else None, **bench_args(cfg))
+        env = {"WLH_TRACE_LOG": str(workdir / f"trace-{k}.log"), "WLH_CREATION_SITES": "1"} if traced else {}
+        run_benchmark(cmd, out, timeout_s=b["timeout_minutes"] * 60, env=env)
+        return {"traced": traced, "prove_seconds": prove_times(out)}
+    runs = benchmark.alternate(pairs, ("plain", "traced"), one)
+
     def mean_later(traced):
         xs = [t for r in runs if r["traced"] == traced for t in r["prove_seconds"][1:]]
         return sum(xs) / len(xs) if xs else None
@@ -56,16 +55,11 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     cfg = config_mod.load()
     if not (traced_dir(cfg) / "o1js").exists():
-        print("no instrumented o1js copy: run `doit instrument` first", file=sys.stderr)
+        print("trace overhead: error: no instrumented o1js copy: run `doit instrument` first", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="wlh-overhead-") as tmp:
-        result = measure(cfg, a.pairs, a.iterations, Path(tmp))
-    print(f"prove time, proofs 2..{a.iterations}: plain {result['mean_prove_seconds_plain']:.2f} s, "
-          f"traced {result['mean_prove_seconds_traced']:.2f} s, ratio {result['ratio']:.3f} (target <= 1.15)")
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(result, indent=1) + "\n")
-    return 0
+    return benchmark.main("trace overhead", lambda tmp: measure(cfg, a.pairs, a.iterations, tmp), lambda r: [
+        f"prove time, proofs 2..{a.iterations}: plain {r['mean_prove_seconds_plain']:.2f} s, "
+        f"traced {r['mean_prove_seconds_traced']:.2f} s, ratio {r['ratio']:.3f} (target <= 1.15)"], a.out)
 
 
 if __name__ == "__main__":

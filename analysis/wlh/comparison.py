@@ -71,7 +71,7 @@ def type_rows(base: dict, cand: dict, limit: int = 12) -> list[dict]:
         return {r["type"]: r[field] for r in s[key]}
     nb, nc = by_type(base, "never_dropped_by_type", "bytes"), by_type(cand, "never_dropped_by_type", "bytes")
     lb, lc = by_type(base, "never_dropped_in_loop", "bytes_per_proof"), by_type(cand, "never_dropped_in_loop", "bytes_per_proof")
-    types = sorted(set(nb) | set(nc), key=lambda t: -max(nb.get(t, 0), nc.get(t, 0)))[:limit]
+    types = sorted(set(nb) | set(nc), key=lambda t: (-max(nb.get(t, 0), nc.get(t, 0)), t))[:limit]  # ties by name
     return [{"type": t, "baseline": nb.get(t, 0), "candidate": nc.get(t, 0),
              "baseline_per_proof": lb.get(t, 0), "candidate_per_proof": lc.get(t, 0)} for t in types]
 
@@ -96,7 +96,7 @@ def verdict(base: dict, cand: dict, c: dict) -> str:
         tail += f"; beyond twice the combined spread ({mib(2 * live['combined_spread'], 4)} MiB): a real change"
     else:
         tail += f"; within twice the combined spread ({mib(2 * live['combined_spread'], 4)} MiB): no measurable change"
-    moved = sorted(c["types"], key=lambda r: -abs(r["candidate_per_proof"] - r["baseline_per_proof"]))
+    moved = sorted(c["types"], key=lambda r: (-abs(r["candidate_per_proof"] - r["baseline_per_proof"]), r["type"]))
     if moved and moved[0]["candidate_per_proof"] != moved[0]["baseline_per_proof"]:
         m = moved[0]
         tail += (f". Largest change by type: `{m['type']}` never dropped per proof {mib(m['baseline_per_proof'], 3)} → "

@@ -4,7 +4,8 @@ and in total, compared per instance (--instance N) or in total (--total), and ch
 
 A trace log holds one process: its META line names the pid that opened it. Two processes writing one log
 (a program run without wlh's process following, each child pointed at the same WLH_TRACE_LOG) interleave
-ids that restart at 0; such a log is refused with the line of the second process's META."""
+ids that restart at 0; the parser refuses such a log with the line of the second process's META
+(analysis.parse.MixedLogError)."""
 from __future__ import annotations
 
 import json
@@ -13,27 +14,6 @@ from pathlib import Path
 from analysis.wlh.errors import WlhError
 from analysis.wlh.paths import INSTANCES_RECORD, RUN_RECORD, TRACE_LOG
 from analysis.wlh.rundir import Run
-
-META = b'"ev":"META"', b'"ev": "META"'  # as the tracer writes it, and with a space (logs written by tests)
-
-
-def check_one_process(log: Path) -> None:
-    """Raise WlhError if more than one process wrote this trace log (a second META line with another pid)."""
-    first = None
-    with open(log, "rb") as f:
-        for n, line in enumerate(f, 1):
-            if not line.startswith(b"@{") or not any(m in line[:16] for m in META):
-                continue
-            try:
-                pid = json.loads(line[1:]).get("pid")
-            except ValueError:
-                continue  # a torn line: the parser's checks report it
-            if first is None:
-                first = (n, pid)
-            elif pid != first[1]:
-                raise WlhError(f"{log}:{n}: a second process (pid {pid}) writes to this log, which pid {first[1]} "
-                               f"started at line {first[0]}: one log per process (wlh run gives each process that "
-                               "loads o1js its own, see instances/)")
 
 
 def listed(folder: Path) -> list[dict]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from analysis.analyze.figures import ScenarioFigures, figures
 from analysis.forecast import CEILING, forecast, headline
-from analysis.parse import ParseResult, parse_file
+from analysis.parse import MixedLogError, ParseResult, parse_file
 from analysis.wlh.aggregate import overlay
 from analysis.wlh.errors import WlhError
 from analysis.wlh.rundir import Run, open_run
@@ -18,22 +18,20 @@ SUMMARY_VERSION = 2
 
 
 def analyze(run: Run) -> tuple[ParseResult, ScenarioFigures]:
-    from analysis.wlh.instances import check_one_process
-
     try:
-        check_one_process(run.log)
         result = parse_file(run.log)
     except OSError as e:
         raise WlhError(f"{run.log}: cannot read: {e.strerror}") from None
+    except MixedLogError as e:
+        raise WlhError(f"{run.log}:{e}") from None
     if not result.event_lines:
         raise WlhError(f"{run.log}: not a trace: none of its {result.lines_total:,} lines is a trace event "
                        "(an '@' line written by `wlh run`'s tracer)")
     result.source = run.log.name
-    f = figures(run.label, result, None)
     agg_path = overlay.path_for(run.log)
-    if agg_path.is_file():  # a `wlh run --aggregate` run: the tables its reader kept replace the event lines
-        overlay.apply(result, f, overlay.load(agg_path))
-    return result, f
+    # a `wlh run --aggregate` run: the tables its reader kept stand where the ALLOCATE/DROP lines would
+    objects = overlay.apply(result, overlay.load(agg_path)) if agg_path.is_file() else None
+    return result, figures(run.label, result, None, objects=objects)
 
 
 def bytelength_summary(fc: dict) -> dict:

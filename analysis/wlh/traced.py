@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -50,22 +51,39 @@ def content_key(src: O1jsSource) -> str:
 
 
 def prepare(src: O1jsSource) -> TracedCopy:
+    """The cached copy for src's content, made now if missing. Made in a folder of its own and renamed into place
+    when complete, so that runs started together (a service's processes, tests in parallel) never see half a
+    copy: the first rename wins, the others drop theirs."""
     key = content_key(src)
     out = cache_root() / "traced" / key
     ready, report = out / "ready", out / "instrument.json"
     if ready.exists() and report.exists():
         return TracedCopy(out, key, json.loads(report.read_text()), reused=True)
-    out.mkdir(parents=True, exist_ok=True)
-    ready.unlink(missing_ok=True)
-    cmd = ["node", str(PREPARE), "--o1js-dir", str(src.dir), "--out", str(out), "--deps", str(src.deps),
-           "--report", str(report)]
+    if out.exists():  # left by a run killed while making it in place (before copies were renamed into place)
+        shutil.rmtree(out, ignore_errors=True)
+    work = out.with_name(f"{key}.making-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cmd = ["node", str(PREPARE), "--o1js-dir", str(src.dir), "--out", str(work), "--deps", str(src.deps),
+           "--report", str(work / report.name)]
     print(f"wlh: instrumenting o1js {src.version} ({src.kind} {src.spec}); cached for later runs", file=sys.stderr, flush=True)
     try:
-        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    except FileNotFoundError:
-        raise WlhError("node is not installed (Node >= 20 is needed)") from None
-    if p.returncode != 0:
-        lines = p.stderr.strip().splitlines()
-        raise WlhError(f"o1js {src.version} ({src.kind} {src.spec}) cannot be traced: {lines[-1] if lines else 'prepare failed'}")
-    ready.write_text(json.dumps({"kind": src.kind, "spec": src.spec, "version": src.version}) + "\n")
-    return TracedCopy(out, key, json.loads(report.read_text()), reused=False)
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except FileNotFoundError:
+            raise WlhError("node is not installed (Node >= 20 is needed)") from None
+        if p.returncode != 0:
+            lines = p.stderr.strip().splitlines()
+            raise WlhError(f"o1js {src.version} ({src.kind} {src.spec}) cannot be traced: "
+                           f"{lines[-1] if lines else 'prepare failed'}")
+        (work / ready.name).write_text(json.dumps({"kind": src.kind, "spec": src.spec, "version": src.version}) + "\n")
+        try:
+            os.rename(work, out)
+            reused = False
+        except OSError:  # another run renamed its copy first: the same content, use that one
+            if not ready.exists():
+                raise
+            reused = True
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return TracedCopy(out, key, json.loads(report.read_text()), reused=reused)

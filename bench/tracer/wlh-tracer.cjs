@@ -319,15 +319,51 @@ let depth = 0;
 let inFinalizer = false;
 const SKIP_JS = /(kimchi_wasm|plonk_wasm)\.cjs|wlh-tracer\.cjs|finalizer-counter/;
 const CONVERSION_JS = /[\\/]conversion[^\\/]*\.js:/;
-function jsCaller(frames) {
-  // "nearest o1js frame < the first frame outside the conversion helpers (the code that asked for the
-  // value, e.g. srs.js) < the first frame outside the bindings layer (the library code)", without repeats.
+// The current stack as V8's CallSite objects, never formatted: reading `new Error().stack` as text
+// formats every frame (each wasm frame's Rust name included), which was most of what tracing cost in
+// compile, where a handle is wrapped for almost every call. Same frames as captureStack(limit).
+const asCallSites = (_err, callSites) => callSites;
+function callSites(limit) {
+  const oldLimit = Error.stackTraceLimit, oldPrepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = limit;
+  Error.prepareStackTrace = asCallSites;
+  const sites = new Error().stack;
+  Error.prepareStackTrace = oldPrepare;
+  Error.stackTraceLimit = oldLimit;
+  return Array.isArray(sites) ? sites : [];
+}
+const relFiles = new Map(); // V8 file name -> path below o1js's root, or null for frames not taken
+function relFile(name) {
+  let rel = relFiles.get(name);
+  if (rel === undefined) {
+    const file = name.replace(/^file:\/\//, '');
+    rel = file.startsWith(o1jsRoot) && !SKIP_JS.test(file) ? path.relative(o1jsRoot, file) : null;
+    relFiles.set(name, rel);
+  }
+  return rel;
+}
+// The JS caller of a handle's creation: "nearest o1js frame < the first frame outside the conversion helpers
+// (the code that asked for the value, e.g. srs.js) < the first frame outside the bindings layer (the library
+// code)", without repeats. A short stack first: most callers reach library code within a few dozen frames;
+// only when the walk does not get there is the stack taken again, as deep as before (the same result).
+const SHORT_STACK = 24, DEEP_STACK = 81; // 81: the 80 frames below onHandle taken before, plus jsCaller's own
+function jsCaller() {
+  const short = callSites(SHORT_STACK);
+  const r = callerOf(short);
+  return r.complete || short.length < SHORT_STACK ? r.text : callerOf(callSites(DEEP_STACK)).text;
+}
+function callerOf(sites) {
   const picked = [];
   let asker = false;
-  for (const f of frames) {
-    const file = frameName(f).loc.replace(/^file:\/\//, '');
-    if (!file.startsWith(o1jsRoot) || SKIP_JS.test(file)) continue;
-    const rel = path.relative(o1jsRoot, file).replace(/:(\d+):\d+$/, ':$1');
+  for (const cs of sites) {
+    const name = cs.getFileName(); // most frames are wasm or outside o1js: the cheap tests first
+    if (!name) continue;
+    const file = relFile(name);
+    if (file === null) continue;
+    // V8 prints an anonymous async frame as `async file:...`, which the text form's parser never took
+    // for a location: skipped here too, so creation sites stay those of the runs made before.
+    if (cs.isAsync() && !cs.getFunctionName()) continue;
+    const rel = `${file}:${cs.getLineNumber()}`;
     if (picked.length === 0) picked.push(rel);
     if (!asker && !CONVERSION_JS.test(rel)) {
       asker = true;
@@ -335,10 +371,10 @@ function jsCaller(frames) {
     }
     if (!rel.includes('/bindings/')) {
       if (!picked.includes(rel)) picked.push(rel);
-      break;
+      return { text: picked.join(' < '), complete: true };
     }
   }
-  return picked.length ? picked.join(' < ') : null;
+  return { text: picked.length ? picked.join(' < ') : null, complete: false };
 }
 // Handles wait here, grouped by the outer call that built their values, so that the call's bytes can
 // be shared among all of them (o1js wraps a returned vector of pointers one by one, with other calls in
@@ -404,7 +440,7 @@ function flushOldGroups(current) {
   for (const epoch of [...groups.keys()]) if (epoch <= current - RING / 2) flushGroup(epoch);
 }
 function onHandle(type, ptr) {
-  const js = SITES ? jsCaller(captureStack(80)) : null;
+  const js = SITES ? jsCaller() : null;
   lock();
   let site;
   try {

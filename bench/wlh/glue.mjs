@@ -21,9 +21,3 @@ export function overrideThreads(glue, workers, seen) {
   };
   return true;
 }
-
-// WASM linear memory size now (never cache the buffer: it is replaced on growth).
-export function wasmMemoryBytes(glue) {
-  const memory = glue?.__wasm?.memory ?? glue?.get_memory?.();
-  return memory ? memory.buffer.byteLength : null;
-}

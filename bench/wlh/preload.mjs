@@ -54,7 +54,7 @@ function main(env) {
     // In aggregate mode the tracer writes into a pipe; its SNAPSHOT lines reach the log file a moment later.
     sampler = createSampler({ samplesPath: env.WLH_SAMPLES, logPath: env.WLH_TRACE_FILE || env.WLH_TRACE_LOG,
       readBackMs: env.WLH_TRACE_FILE ? 5000 : 0, finalizers,
-      getGlue: () => state.glue, prefix: state.instance.root ? '' : ` ${state.instance.name}` });
+      getGlue: () => state.glue, tag: state.instance.root ? 'wlh' : `wlh ${state.instance.name}` });
     sampler.emit({ event: 'start', scenario: env.WLH_LABEL || path.basename(process.argv[1] || 'program'), iterations: null,
       o1js_version: null, backend: 'wasm', workers, cache: 'program', snapshot: env.WLH_SNAPSHOT || 'proof',
       settle: canSettleNow ? 'cleanupSome' : 'task turns', node: process.version,

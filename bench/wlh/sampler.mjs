@@ -1,8 +1,13 @@
-// Samples for `wlh run`: settle GC, read memory, ask the tracer for a heap snapshot, write one JSON line
-// (the `sample` event of schemas/bench-event.schema.json, as bench/prove-loop.mjs writes it) and one
-// progress line on stderr.
+// The one sampler of `wlh run` and bench/prove-loop.mjs: after the caller settled GC (settle.mjs), read
+// memory, ask the tracer (if any) for a heap snapshot, write one JSON line (the `sample` event of
+// schemas/bench-event.schema.json) and one progress line on stderr.
 import fs from 'node:fs';
-import { wasmMemoryBytes } from './glue.mjs';
+
+// WASM linear memory size now (never cache the buffer: it is replaced on growth).
+function wasmMemoryBytes(glue) {
+  const memory = glue?.__wasm?.memory ?? glue?.get_memory?.();
+  return memory ? memory.buffer.byteLength : null;
+}
 
 const mib = (b) => (b === null || b === undefined ? 'n/a' : (b / 2 ** 20).toFixed(1));
 const signed = (b, d = 1) => (b === null || b === undefined ? '' : ` (${b >= 0 ? '+' : ''}${(b / 2 ** 20).toFixed(d)})`);
@@ -50,8 +55,9 @@ function logSize(logPath) {
   }
 }
 
-// prefix: names the instance in progress lines when a program runs several (' 2-4711' -> '[wlh 2-4711]').
-export function createSampler({ samplesPath, logPath, finalizers, getGlue, prefix = '', readBackMs = 0 }) {
+// tag: names the run in progress lines ('wlh', 'wlh 2-4711' for an instance of several, a prove-loop label);
+// total: proofs planned, shown as 'proof 3/10' (null: unknown). logPath: the tracer's log (null: untraced).
+export function createSampler({ samplesPath, logPath = null, finalizers, getGlue, tag = 'wlh', total = null, readBackMs = 0 }) {
   const t0 = performance.now();
   const fd = fs.openSync(samplesPath, 'w');
   let lastWasm = null;
@@ -84,19 +90,21 @@ export function createSampler({ samplesPath, logPath, finalizers, getGlue, prefi
       settled: finalizedPerRound.length > 0 && finalizedPerRound[finalizedPerRound.length - 1] === 0,
       ...extra,
     };
-    const offset = logSize(logPath);
+    const offset = logPath ? logSize(logPath) : 0;
     const ret = globalThis.__wlhSample?.(s); // the tracer's heap snapshot at this very boundary
-    const snap = ret && typeof ret.live_heap_bytes === 'number' ? ret : snapshotSince(logPath, offset, readBackMs);
+    const snap = ret && typeof ret.live_heap_bytes === 'number' ? ret : logPath ? snapshotSince(logPath, offset, readBackMs) : null;
     s.live_heap_bytes = snap ? snap.live_heap_bytes : null;
     s.tracked_live_bytes = snap ? snap.tracked_live_bytes : null;
     emit(s);
     const liveDelta = s.live_heap_bytes !== null && lastLive !== null ? s.live_heap_bytes - lastLive : null;
     if (wasmBytes !== null) lastWasm = wasmBytes;
     if (s.live_heap_bytes !== null) lastLive = s.live_heap_bytes;
-    const what = phase === 'after_proof' ? `proof ${iteration}`
-      : `${phase}${extra.label ? ` '${extra.label}'` : ''} #${iteration} (proofs done: ${extra.proofs_done ?? 0})`;
-    const prover = extra.prover_seconds !== undefined ? `, prover ${extra.prover_seconds.toFixed(1)} s` : '';
-    process.stderr.write(`[wlh${prefix}] ${what}: wasm ${mib(wasmBytes)} MiB${signed(s.wasm_memory_delta)}, live ` +
+    const what = phase === 'after_proof' ? `proof ${iteration}${total ? `/${total}` : ''}`
+      : extra.proofs_done === undefined ? phase
+        : `${phase}${extra.label ? ` '${extra.label}'` : ''} #${iteration} (proofs done: ${extra.proofs_done})`;
+    const seconds = extra.prover_seconds ?? extra.prove_seconds ?? extra.compile_seconds;
+    const prover = seconds !== undefined ? `, ${extra.compile_seconds !== undefined ? 'compile' : 'prover'} ${seconds.toFixed(1)} s` : '';
+    process.stderr.write(`[${tag}] ${what}: wasm ${mib(wasmBytes)} MiB${signed(s.wasm_memory_delta)}, live ` +
       `${s.live_heap_bytes === null ? 'n/a' : (s.live_heap_bytes / 2 ** 20).toFixed(2)} MiB${signed(liveDelta, 2)}` +
       `${prover}${s.settled ? '' : ', GC not settled'}\n`);
     return s;

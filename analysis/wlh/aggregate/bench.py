@@ -16,11 +16,11 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from analysis.candidate.steps import WLH, _call
+from analysis.common import benchmark
 from analysis.common.jsonl import read_jsonl
 from analysis.common.paths import BENCH
 from analysis.wlh import spec
@@ -64,17 +64,16 @@ def agreement(full: dict, agg: dict) -> dict:
 
 
 def measure(scenario: str, proofs: int, pairs: int, workdir: Path, progress=print) -> dict:
-    runs = []
-    for k in range(pairs):
-        for mode in MODES:
-            r = one_run(workdir / f"{mode}-{k + 1}", mode, scenario, proofs)
-            runs.append({"pair": k + 1, **r})
-            bpp = r["bytes_per_proof"]
-            by_proof = ", ".join(f"{v / 1000:,.1f}" for v in r["bytes_by_proof"].values())
-            progress(f"aggregate bench: pair {k + 1}/{pairs} {mode}: {r['wall_s']:.1f} s, proof {r['proof_s']:.1f} s, "
-                     f"disk {'n/a' if bpp is None else f'{bpp / 1000:.1f} KB'} per proof (steady; proofs 1..: "
-                     f"{by_proof} KB), "
-                     f"{r['bytes_total'] / 2 ** 20:.1f} MiB in all; checks {'ok' if r['checks_ok'] else r['failed_checks']}")
+    def one(mode: str, k: int) -> dict:
+        r = one_run(workdir / f"{mode}-{k}", mode, scenario, proofs)
+        bpp = r["bytes_per_proof"]
+        by_proof = ", ".join(f"{v / 1000:,.1f}" for v in r["bytes_by_proof"].values())
+        progress(f"aggregate bench: pair {k}/{pairs} {mode}: {r['wall_s']:.1f} s, proof {r['proof_s']:.1f} s, "
+                 f"disk {'n/a' if bpp is None else f'{bpp / 1000:.1f} KB'} per proof (steady; proofs 1..: "
+                 f"{by_proof} KB), "
+                 f"{r['bytes_total'] / 2 ** 20:.1f} MiB in all; checks {'ok' if r['checks_ok'] else r['failed_checks']}")
+        return {"pair": k, **r}
+    runs = benchmark.alternate(pairs, MODES, one)
     by = {m: [r for r in runs if r["mode"] == m] for m in MODES}
     mean = {m: {k: statistics.mean(r[k] for r in by[m]) for k in ("wall_s", "proof_s", "bytes_total")} for m in MODES}
     for m in MODES:
@@ -103,22 +102,16 @@ def main(argv=None) -> int:
         print("aggregate bench: error: --proofs must be >= 3 (the steady disk per proof is taken after proof 1)",
               file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="wlh-aggregate-bench-") as tmp:
-        try:
-            r = measure(a.scenario, a.proofs, a.pairs, Path(tmp), lambda m: print(m, file=sys.stderr, flush=True))
-        except RuntimeError as e:
-            print(f"aggregate bench: error: {e}", file=sys.stderr)
-            return 1
-    m = r["mean"]
-    differ = sum(len(x["never_dropped_differ"]) for x in r["agreement"])
-    print(f"{a.scenario}, {a.proofs} proofs: disk per proof full {m['full']['bytes_per_proof'] / 1000:,.1f} KB, aggregate "
-          f"{m['aggregate']['bytes_per_proof'] / 1000:,.1f} KB (target <= {TARGET_BYTES_PER_PROOF / 1000:.0f} KB); "
-          f"wall aggregate/full {r['wall_ratio']:.3f}, proof {r['proof_ratio']:.3f}; never-dropped types that differ: "
-          f"{differ}")
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(r, indent=1) + "\n")
-    return 0
+
+    def lines(r):
+        m = r["mean"]
+        differ = sum(len(x["never_dropped_differ"]) for x in r["agreement"])
+        return [f"{a.scenario}, {a.proofs} proofs: disk per proof full {m['full']['bytes_per_proof'] / 1000:,.1f} KB, "
+                f"aggregate {m['aggregate']['bytes_per_proof'] / 1000:,.1f} KB (target <= "
+                f"{TARGET_BYTES_PER_PROOF / 1000:.0f} KB); wall aggregate/full {r['wall_ratio']:.3f}, proof "
+                f"{r['proof_ratio']:.3f}; never-dropped types that differ: {differ}"]
+    return benchmark.main("aggregate bench", lambda tmp: measure(
+        a.scenario, a.proofs, a.pairs, tmp, lambda m: print(m, file=sys.stderr, flush=True)), lines, a.out)
 
 
 if __name__ == "__main__":

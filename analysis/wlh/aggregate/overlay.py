@@ -17,11 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
-
-from analysis.analyze import figures as fig
 from analysis.common.jsonl import JsonlError, read_jsonl
 from analysis.parse.collect import Example, Tally
 from analysis.parse.result import TypeRow, TypeSiteRow
@@ -73,10 +69,11 @@ def load(path: Path) -> Aggregate:
     return Aggregate(path, body[-1]["kind"] == "end", body[-1], survivors, by_snapshot, used)
 
 
-def apply(result, f, agg: Aggregate) -> None:
-    """Put the aggregate tables into a ParseResult of the reduced trace log and its ScenarioFigures."""
+def apply(result, agg: Aggregate) -> "AggregateObjects":
+    """Put the aggregate tables into a ParseResult of the reduced trace log; returns the objects to make its
+    figures from (analysis.analyze.figures.figures(..., objects=...))."""
     _result(result, agg)
-    _figures(result, f, agg)
+    return AggregateObjects(agg)
 
 
 def _result(result, agg: Aggregate) -> None:
@@ -120,67 +117,32 @@ def incomplete(result) -> bool:
     return any(m.get("ev") == "AGGREGATE" and not m.get("complete") for m in result.meta)
 
 
-def _loop_indices(result) -> list[int]:
-    return [k for k, s in enumerate(result.snapshots) if s.get("iteration", -1) >= 0]
+class AggregateObjects:
+    """The tracked objects of analysis.analyze.objects, from the reader's tables: an object's epoch is the number
+    of SNAPSHOT lines before its ALLOCATE, so "created after snapshot k and before snapshot m" is k < epoch <= m."""
 
+    def __init__(self, agg: Aggregate):
+        self.agg = agg
 
-def survivors_between(agg: Aggregate, lo: int | None, hi: int | None) -> int:
-    """Bytes of objects created after SNAPSHOT number lo and before number hi (None: open), never dropped."""
-    first = -1 if lo is None else lo
-    last = float("inf") if hi is None else hi
-    return sum(b for (e, _, _), (_, b) in agg.survivors.items() if first < e <= last)
+    def _between(self, lo: int | None, hi: int | None):
+        first = -1 if lo is None else lo
+        last = float("inf") if hi is None else hi
+        return ((key, v) for key, v in self.agg.survivors.items() if first < key[0] <= last)
 
+    def never_dropped_bytes(self, lo: int | None = None, hi: int | None = None) -> int:
+        return sum(b for _, (_, b) in self._between(lo, hi))
 
-def _figures(result, f, agg: Aggregate) -> None:
-    idx = _loop_indices(result)
-    f.never_dropped_total = result.totals["never_dropped_bytes"]
-    for j, row in enumerate(f.rows):
-        row.never_dropped_created_here = survivors_between(agg, idx[j - 1], idx[j]) if j else None
-    if len(f.rows) < 2:
-        return
-    first, last = f.rows[0], f.rows[-1]
-    f.never_dropped_in_loop = survivors_between(agg, idx[0], idx[-1])
-    m0 = first.step0_memory_bytes if first.step0_memory_bytes is not None else first.memory_bytes
-    m1 = last.step0_memory_bytes if last.step0_memory_bytes is not None else last.memory_bytes
-    f.vs_bytelength_run = fig.Ratio(f.never_dropped_in_loop, m1 - m0)
-    f.vs_live_heap_run = fig.Ratio(f.never_dropped_in_loop, last.live_heap_bytes - first.live_heap_bytes)
-    for p, (a, b) in zip(f.per_proof, zip(f.rows, f.rows[1:])):
-        nd = b.never_dropped_created_here
-        p["never_dropped_created"] = nd
-        p["ratio_vs_bytelength"] = fig.Ratio(nd, p["bytelength_growth"]).value
-        p["ratio_vs_live_heap"] = fig.Ratio(nd, p["live_heap_growth"]).value
-    f.leaks_by_type_in_loop = _leaks_by_type(result, agg, idx[0], idx[-1], f.proofs)
-    its = [r.iteration for r in f.rows]
-    rates = []
-    for t in sorted({t for k in idx for t in agg.live_by_snapshot.get(k, {})}):
-        ys = [float(agg.live_by_snapshot.get(k, {}).get(t, 0)) for k in idx]
-        rates.append({"type": t, **fig.rate(its, ys)})
-    rates.sort(key=lambda r: -(r["per_proof"] or 0))
-    f.type_rates = [r for r in rates if any(r["values"])][:25]
-    snaps = [result.snapshots[k] for k in idx]
-    shim = SimpleNamespace(sites=result.sites, allocates={"site": np.array(sorted(agg.sites_used), np.int64)})
-    f.growth_by_site_kind = fig.growth_by_site_kind(shim, fig.site_series(result, snaps), its)
+    def never_dropped_rows(self, lo: int | None, hi: int | None) -> list[tuple]:
+        rows: dict[tuple, list[int]] = {}
+        for (_, t, site), (n, b) in self._between(lo, hi):
+            r = rows.setdefault((t, site), [0, 0])
+            r[0] += n
+            r[1] += b
+        return [(t, site, n, b) for (t, site), (n, b) in rows.items()]
 
+    def live_by_type(self, ks: list[int]) -> dict[str, list[float]]:
+        types = sorted({t for k in ks for t in self.agg.live_by_snapshot.get(k, {})})
+        return {t: [float(self.agg.live_by_snapshot.get(k, {}).get(t, 0)) for k in ks] for t in types}
 
-def _leaks_by_type(result, agg: Aggregate, lo: int, hi: int, proofs: int) -> list[dict]:
-    per: dict[str, dict] = {}
-    for (e, t, site), (n, b) in agg.survivors.items():
-        if not lo < e <= hi:
-            continue
-        r = per.setdefault(t, {"type": t, "count": 0, "bytes": 0, "sites": {}})
-        r["count"] += n
-        r["bytes"] += b
-        s = r["sites"].setdefault(site, [0, 0])
-        s[0] += n
-        s[1] += b
-    rows = []
-    for r in per.values():
-        sites = []
-        for site, (n, b) in r["sites"].items():
-            info = result.sites.get(site, {}) if site is not None else {}
-            sites.append({"site": site, "count": n, "bytes": b, "js": info.get("js"), "rust": info.get("rust")})
-        sites.sort(key=lambda s: -s["bytes"])
-        rows.append({"type": r["type"], "count": r["count"], "bytes": r["bytes"],
-                     "bytes_per_proof": r["bytes"] / proofs if proofs else None, "sites": sites[:5]})
-    rows.sort(key=lambda r: -r["bytes"])
-    return rows
+    def object_sites(self) -> set[int]:
+        return set(self.agg.sites_used)

@@ -82,6 +82,7 @@ program calls  await globalThis.wlhSnapshot?.('label')."""
         idle = b.get("idle") or {}
         hang = ("; the idle page stopped answering "
                 f"{idle['stopped_after_seconds']} s after the program ended") if idle.get("answered") is False else ""
-        warn(f"{browser.EXIT.get(code, code)}: {record['snapshots']} snapshot(s), {record['proofs']} proof(s){hang}; "
-             f"next: wlh report {args.out}")
+        seen = (f"{record['snapshots']} snapshot(s), {record['proofs']} proof(s)" if args.trace
+                else "untraced: no snapshots, proofs not counted")
+        warn(f"{browser.EXIT.get(code, code)}: {seen}{hang}" + (f"; next: wlh report {args.out}" if args.trace else ""))
         return code

@@ -130,7 +130,8 @@ example:
         size = sum(f.stat().st_size for f in logs + [f.with_name(AGGREGATE) for f in logs] if f.exists())
         n = record["proofs"]
         several = f" in {len(logs)} processes (instances/)" if len(logs) > 1 else ""
-        runner.warn(f"{record['snapshots']} snapshot(s), {n} proof{'' if n == 1 else 's'}{several}, trace log"
+        proofs = "no proof counted" if n is None else f"{n} proof{'' if n == 1 else 's'}"
+        runner.warn(f"{record['snapshots']} snapshot(s), {proofs}{several}, trace log"
                     f"{'s' if len(logs) > 1 else ''}{' and aggregates' if args.aggregate else ''} {size / 2 ** 20:.1f} MiB; run record {out / RUN_RECORD}; "
                     f"next: wlh report {out}")
         ended = ((record.get("guard") or {}).get("ended_by_guard") or {})
